@@ -1,0 +1,168 @@
+"""The one settings class. Nothing else in Santap reads ``os.environ``."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_SNAP_URL = "https://app.sandbox.midtrans.com"
+SANDBOX_CORE_URL = "https://api.sandbox.midtrans.com"
+PRODUCTION_SNAP_URL = "https://app.midtrans.com"
+PRODUCTION_CORE_URL = "https://api.midtrans.com"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class QrisMode(StrEnum):
+    SNAP = "snap"
+    CORE = "core"
+
+
+class ConfigError(Exception):
+    """A setting is missing or contradicts another one; the message says which."""
+
+
+def _split_networks(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+Networks = Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field("sqlite:///santap.db", validation_alias="DATABASE_URL")
+    env: Environment = Field(Environment.DEVELOPMENT, validation_alias="SANTAP_ENV")
+    secret_key: SecretStr | None = Field(None, validation_alias="SANTAP_SECRET_KEY")
+    public_base_url: str | None = Field(None, validation_alias="SANTAP_PUBLIC_BASE_URL")
+    reconcile_interval_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_INTERVAL_S")
+    access_token_ttl_s: int = Field(8 * 3600, gt=0, validation_alias="SANTAP_ACCESS_TOKEN_TTL_S")
+    log_level: str = Field("INFO", validation_alias="SANTAP_LOG_LEVEL")
+
+    midtrans_server_key: SecretStr | None = Field(None, validation_alias="MIDTRANS_SERVER_KEY")
+    midtrans_client_key: str | None = Field(None, validation_alias="MIDTRANS_CLIENT_KEY")
+    midtrans_is_production: bool = Field(False, validation_alias="MIDTRANS_IS_PRODUCTION")
+    midtrans_snap_base_url: str | None = Field(None, validation_alias="MIDTRANS_SNAP_BASE_URL")
+    midtrans_core_base_url: str | None = Field(None, validation_alias="MIDTRANS_CORE_BASE_URL")
+    midtrans_qris_mode: QrisMode = Field(QrisMode.SNAP, validation_alias="MIDTRANS_QRIS_MODE")
+    midtrans_qris_acquirer: str = Field("gopay", validation_alias="MIDTRANS_QRIS_ACQUIRER")
+    midtrans_qris_expiry_minutes: int = Field(
+        15, ge=1, le=7 * 24 * 60, validation_alias="MIDTRANS_QRIS_EXPIRY_MINUTES"
+    )
+    midtrans_verify_status: bool = Field(True, validation_alias="MIDTRANS_VERIFY_STATUS")
+    midtrans_connect_timeout_s: float = Field(
+        3.0, gt=0, validation_alias="MIDTRANS_CONNECT_TIMEOUT_S"
+    )
+    midtrans_read_timeout_s: float = Field(10.0, gt=0, validation_alias="MIDTRANS_READ_TIMEOUT_S")
+    midtrans_webhook_allowed_ips: Networks = Field(
+        default_factory=list, validation_alias="MIDTRANS_WEBHOOK_ALLOWED_IPS"
+    )
+    trusted_proxies: Networks = Field(default_factory=list, validation_alias="TRUSTED_PROXIES")
+
+    @field_validator("midtrans_webhook_allowed_ips", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        return _split_networks(value)
+
+    @model_validator(mode="after")
+    def _check_midtrans_key_matches_mode(self) -> Settings:
+        if self.midtrans_server_key is None:
+            return self
+        is_sandbox_key = self.midtrans_server_key.get_secret_value().startswith("SB-")
+        if self.midtrans_is_production and is_sandbox_key:
+            raise ValueError(
+                "MIDTRANS_SERVER_KEY is a sandbox key (SB-...) but MIDTRANS_IS_PRODUCTION is true"
+            )
+        if not self.midtrans_is_production and not is_sandbox_key:
+            raise ValueError(
+                "MIDTRANS_SERVER_KEY is a production key but MIDTRANS_IS_PRODUCTION is false; "
+                "set MIDTRANS_IS_PRODUCTION=true or use a sandbox key (SB-...)"
+            )
+        return self
+
+    @property
+    def simulator_mode(self) -> bool:
+        """No Midtrans key: the built-in simulator stands in for Midtrans."""
+        return self.midtrans_server_key is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def snap_base_url(self) -> str:
+        if self.midtrans_snap_base_url:
+            return self.midtrans_snap_base_url.rstrip("/")
+        return PRODUCTION_SNAP_URL if self.midtrans_is_production else SANDBOX_SNAP_URL
+
+    @property
+    def core_base_url(self) -> str:
+        if self.midtrans_core_base_url:
+            return self.midtrans_core_base_url.rstrip("/")
+        return PRODUCTION_CORE_URL if self.midtrans_is_production else SANDBOX_CORE_URL
+
+    def signing_key(self) -> str:
+        """The token signing key; in development it is generated once and kept beside the DB."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.env is Environment.PRODUCTION:
+            raise ConfigError("SANTAP_SECRET_KEY is required when SANTAP_ENV=production")
+        path = self._secret_file()
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        logger.warning("SANTAP_SECRET_KEY is not set; generated one and stored it in %s", path)
+        return key
+
+    def _secret_file(self) -> Path:
+        db_file = sqlite_path(self.database_url)
+        folder = db_file.parent if db_file is not None else Path.cwd()
+        return folder / ".santap_secret"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a ``sqlite:///file`` URL, or None for other URLs and in-memory DBs."""
+    if not url.startswith("sqlite"):
+        return None
+    _, _, rest = url.partition(":///")
+    if not rest or rest == ":memory:":
+        return None
+    return Path(rest.split("?", 1)[0]).resolve()
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"DATABASE_URL is not a URL: {scheme!r}")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise ConfigError(f"DATABASE_URL scheme {base!r} is not supported (use postgresql or sqlite)")

@@ -1,0 +1,102 @@
+"""Engine, session factory and the one-transaction-per-request route class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from santap.config import Settings
+from santap.errors import SantapError
+
+
+def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    if settings.is_sqlite:
+        engine = create_async_engine(
+            settings.async_database_url, connect_args={"timeout": 30}, **kwargs
+        )
+        _serialize_sqlite_writers(engine)
+        return engine
+    return create_async_engine(
+        settings.async_database_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs
+    )
+
+
+def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
+    """SQLite has no SELECT ... FOR UPDATE; BEGIN IMMEDIATE gives each transaction the write
+    lock up front, so two requests can never read-then-update the same order concurrently."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession | None = getattr(request.state, "db", None)
+    if session is None:
+        session = request.app.state.sessionmaker()
+        request.state.db = session
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+class TransactionalRoute(APIRoute):
+    """Owns the request's transaction: commit before the response leaves, roll back on error.
+
+    A ``SantapError`` with ``keeps_changes`` (e.g. a failed gateway call that marked its
+    payment attempt failed) commits what the service flushed before it raised."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except SantapError as exc:
+                await _finish(request, commit=exc.keeps_changes)
+                raise
+            except BaseException:
+                await _finish(request, commit=False)
+                raise
+            await _finish(request, commit=response.status_code < 400)
+            return response
+
+        return route_handler
+
+
+async def _finish(request: Request, *, commit: bool) -> None:
+    session: AsyncSession | None = getattr(request.state, "db", None)
+    if session is None:
+        return
+    request.state.db = None
+    try:
+        if commit:
+            await session.commit()
+        else:
+            await session.rollback()
+    finally:
+        await session.close()

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from santap.models.base import Base, BigIntPK, Timestamps
+
+
+class MenuCategory(Timestamps, Base):
+    __tablename__ = "menu_category"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    items: Mapped[list[MenuItem]] = relationship(
+        back_populates="category", lazy="raise", order_by="MenuItem.id"
+    )
+
+
+class MenuItem(Timestamps, Base):
+    __tablename__ = "menu_item"
+    __table_args__ = (CheckConstraint("price > 0", name="price_positive"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("menu_category.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[int] = mapped_column(BigInteger)
+    is_available: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[MenuCategory] = relationship(back_populates="items", lazy="raise")

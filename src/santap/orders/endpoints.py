@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path
+
+from santap.db import SessionDep, TransactionalRoute
+from santap.orders import service
+from santap.orders.schemas import MAX_ID, OrderCreate, OrderCreated, OrderRead
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=TransactionalRoute)
+
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Order not found"}}
+
+
+@router.post("", status_code=201, responses={422: {"description": "Invalid order"}})
+async def create_order(data: OrderCreate, session: SessionDep) -> OrderCreated:
+    """Place an order; the server prices every line from the menu."""
+    order, token = await service.create_order(session, data=data)
+    return OrderCreated.model_validate(
+        {**OrderRead.model_validate(order).model_dump(), "access_token": token}
+    )
+
+
+@router.get("/{order_id}", responses=_ERRORS)
+async def get_order(
+    order_id: OrderId,
+    session: SessionDep,
+    x_order_token: Annotated[str | None, Header(max_length=200)] = None,
+) -> OrderRead:
+    """An order, for the customer holding its access token."""
+    order = await service.get_order_for_customer(session, order_id=order_id, token=x_order_token)
+    return OrderRead.model_validate(order)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from santap.models import Order
+
+
+async def get_order(
+    session: AsyncSession, order_id: int, *, for_update: bool = False
+) -> Order | None:
+    query = select(Order).where(Order.id == order_id).options(selectinload(Order.items))
+    if for_update:
+        query = query.with_for_update(of=Order)
+    return await session.scalar(query)
+
+
+def add(session: AsyncSession, order: Order) -> None:
+    session.add(order)

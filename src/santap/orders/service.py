@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap import state_machine
+from santap.errors import NotFound, Unprocessable
+from santap.menu import service as menu_service
+from santap.models import Order, OrderItem, OrderStatus
+from santap.orders import repository
+from santap.orders.schemas import OrderCreate
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"Order {order_id} was not found")
+
+
+class ItemNotOrderable(Unprocessable):
+    code = "item_not_orderable"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(order: Order, token: str | None) -> bool:
+    if not token:
+        return False
+    return hmac.compare_digest(hash_token(token), order.access_token_hash)
+
+
+async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Order, str]:
+    """Price every line from the database and store the order; returns it with its token."""
+    menu = await menu_service.items_for_order(
+        session, item_ids=[line.menu_item_id for line in data.items]
+    )
+    missing = [
+        {"field": f"body.items.{index}.menu_item_id", "menu_item_id": line.menu_item_id}
+        for index, line in enumerate(data.items)
+        if line.menu_item_id not in menu
+    ]
+    if missing:
+        fields = ", ".join(str(entry["field"]) for entry in missing)
+        raise ItemNotOrderable(f"Unknown or unavailable menu item at {fields}", details=missing)
+    lines = [
+        OrderItem(
+            menu_item_id=line.menu_item_id,
+            name=menu[line.menu_item_id].name,
+            unit_price=menu[line.menu_item_id].price,
+            quantity=line.quantity,
+            note=line.note or None,
+        )
+        for line in data.items
+    ]
+    token = secrets.token_urlsafe(32)
+    order = Order(
+        access_token_hash=hash_token(token),
+        table_number=data.table_number or None,
+        customer_name=data.customer_name or None,
+        status=OrderStatus.PENDING_PAYMENT,
+        total_amount=sum(line.subtotal for line in lines),
+        items=lines,
+    )
+    repository.add(session, order)
+    await session.flush()
+    state_machine.start_order(session, order, actor="customer")
+    await session.flush()
+    return order, token
+
+
+async def get_order(session: AsyncSession, *, order_id: int, for_update: bool = False) -> Order:
+    order = await repository.get_order(session, order_id, for_update=for_update)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def get_order_for_customer(
+    session: AsyncSession, *, order_id: int, token: str | None
+) -> Order:
+    """The order when the token opens it; otherwise the same 404 as for a missing order."""
+    order = await repository.get_order(session, order_id)
+    if order is None or not token_matches(order, token):
+        raise OrderNotFound(order_id)
+    return order

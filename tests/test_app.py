@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from santap.config import Settings
+
+
+async def test_health_and_ready(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+
+
+async def test_ready_is_503_when_the_database_is_gone(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    real = app.state.engine
+    app.state.engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        response = await client.get("/ready")
+    finally:
+        await app.state.engine.dispose()
+        app.state.engine = real
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "not_ready"
+    assert (await client.get("/health")).status_code == 200
+
+
+async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/nothing")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": {"code": "not_found", "message": "Not Found", "details": None}
+    }
+    wrong_method = await client.delete("/api/v1/menu")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_unexpected_errors_are_a_500_without_a_traceback(app: FastAPI) -> None:
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "Internal server error", "details": None}
+    }
+    assert "secret internals" not in response.text
