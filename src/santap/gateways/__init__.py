@@ -1,0 +1,1 @@
+"""Clients for outside payment systems; each knows nothing about orders."""

@@ -1,0 +1,240 @@
+"""Async Midtrans client: Snap create and the Core API calls Santap needs for QRIS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from santap.config import Settings
+from santap.gateways.midtrans._wire import decode_body
+from santap.gateways.midtrans.errors import MidtransError, MidtransTimeout, MidtransUnavailable
+from santap.gateways.midtrans.schemas import (
+    QrisCharge,
+    QrisChargeRequest,
+    RefundResult,
+    SnapTransaction,
+    SnapTransactionRequest,
+    TransactionStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "santap/0.1"
+
+
+class MidtransClient:
+    """One pooled ``httpx.AsyncClient`` per instance; create once per app and ``aclose()`` it."""
+
+    def __init__(
+        self,
+        *,
+        server_key: str,
+        snap_base_url: str,
+        core_base_url: str,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+        acquirer: str = "gopay",
+        retry_backoff_s: float = 0.1,
+        max_connections: int = 16,
+    ) -> None:
+        self._snap_base_url = snap_base_url.rstrip("/")
+        self._core_base_url = core_base_url.rstrip("/")
+        self._max_retries = max_retries
+        self._retry_backoff_s = retry_backoff_s
+        self._acquirer = acquirer
+        # Callers wait here rather than inside httpcore's pool, whose per-request cost grows
+        # with the number of waiters and connections (encode/httpx#3215).
+        self._in_flight = asyncio.Semaphore(max_connections)
+        self._http = httpx.AsyncClient(
+            # httpx keeps the key inside the auth flow; its Headers repr masks Authorization.
+            auth=httpx.BasicAuth(server_key, ""),
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        server_key: str,
+        snap_base_url: str | None = None,
+        core_base_url: str | None = None,
+    ) -> MidtransClient:
+        return cls(
+            server_key=server_key,
+            snap_base_url=snap_base_url or settings.snap_base_url,
+            core_base_url=core_base_url or settings.core_base_url,
+            connect_timeout=settings.midtrans_connect_timeout_s,
+            read_timeout=settings.midtrans_read_timeout_s,
+            acquirer=settings.midtrans_qris_acquirer,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"MidtransClient(snap_base_url={self._snap_base_url!r}, "
+            f"core_base_url={self._core_base_url!r}, acquirer={self._acquirer!r})"
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def create_snap_transaction(
+        self, request: SnapTransactionRequest, *, notification_url: str | None = None
+    ) -> SnapTransaction:
+        """Never retried: Snap has no idempotency key, a repeat may create a second token."""
+        request.check_amounts()
+        body = await self._call(
+            "POST",
+            f"{self._snap_base_url}/snap/v1/transactions",
+            json=request.to_wire(),
+            headers=_notification_headers(notification_url),
+        )
+        return SnapTransaction.model_validate(body)
+
+    async def charge_qris(
+        self,
+        request: QrisChargeRequest,
+        *,
+        idempotency_key: str | None = None,
+        notification_url: str | None = None,
+    ) -> QrisCharge:
+        """Retried only with an idempotency key, which makes a repeat return the first charge."""
+        request.check_amounts()
+        headers = _notification_headers(notification_url)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        body = await self._call(
+            "POST",
+            f"{self._core_base_url}/v2/charge",
+            json=request.to_wire(acquirer=self._acquirer),
+            headers=headers,
+            retry=idempotency_key is not None,
+        )
+        return QrisCharge.model_validate(body)
+
+    async def get_status(self, order_id: str) -> TransactionStatus:
+        body = await self._call("GET", self._core_url(order_id, "status"), retry=True)
+        return TransactionStatus.model_validate(body)
+
+    async def cancel(self, order_id: str) -> TransactionStatus:
+        body = await self._call("POST", self._core_url(order_id, "cancel"))
+        return TransactionStatus.model_validate(body)
+
+    async def expire(self, order_id: str) -> TransactionStatus:
+        # Midtrans reports a successful /expire with body status_code "407".
+        body = await self._call("POST", self._core_url(order_id, "expire"), allow_407=True)
+        return TransactionStatus.model_validate(body)
+
+    async def refund(
+        self, order_id: str, *, amount: int | None, reason: str, refund_key: str
+    ) -> RefundResult:
+        """Not retried here; repeating with the same ``refund_key`` is safe for the caller."""
+        payload: dict[str, Any] = {"refund_key": refund_key, "reason": reason[:255]}
+        if amount is not None:
+            payload["amount"] = amount
+        body = await self._call("POST", self._core_url(order_id, "refund"), json=payload)
+        return RefundResult.model_validate({"refund_key": refund_key, **body})
+
+    def _core_url(self, transaction: str, action: str) -> str:
+        return f"{self._core_base_url}/v2/{quote(transaction, safe='')}/{action}"
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        retry: bool = False,
+        allow_407: bool = False,
+    ) -> dict[str, Any]:
+        attempts = 1 + (self._max_retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                return await self._send(method, url, json, headers or {}, allow_407=allow_407)
+            except MidtransError as exc:
+                if attempt + 1 >= attempts or not exc.is_retryable:
+                    raise
+                delay = self._backoff(attempt)
+                logger.warning(
+                    "Midtrans %s %s failed (%s); retry %d/%d in %.2fs",
+                    method,
+                    httpx.URL(url).path,
+                    exc,
+                    attempt + 1,
+                    attempts - 1,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter spreads retries of many waiting requests apart.
+        return self._retry_backoff_s * (2.0**attempt) * random.uniform(0.5, 1.5)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        json: dict[str, Any] | None,
+        headers: dict[str, str],
+        *,
+        allow_407: bool,
+    ) -> dict[str, Any]:
+        path = httpx.URL(url).path
+        started = time.perf_counter()
+        try:
+            async with self._in_flight:
+                response = await self._http.request(method, url, json=json, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise MidtransTimeout(
+                f"Midtrans {method} {path} timed out ({type(exc).__name__})", http_status=504
+            ) from None
+        except httpx.TransportError as exc:
+            raise MidtransUnavailable(
+                f"Midtrans {method} {path} failed: {type(exc).__name__}: {exc}", http_status=502
+            ) from None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug(
+            "Midtrans %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms
+        )
+        if response.status_code == 202 and "Idempotency-Key" in headers:
+            # The first call with this key is still running at Midtrans: ask again later.
+            raise MidtransUnavailable(
+                f"Midtrans {method} {path}: idempotent request still in progress", http_status=202
+            )
+        return decode_body(response, allow_407=allow_407)
+
+
+def _notification_headers(notification_url: str | None) -> dict[str, str]:
+    return {"X-Override-Notification": notification_url} if notification_url else {}
