@@ -9,9 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
+from santap.db import create_engine
 from santap.main import create_app
 from santap.menu import service as menu_service
+from santap.simulator import Simulator
 from tests.fixtures.database import backends, empty_tables, make_settings, prepare_database
+
+pytest_plugins = ["tests.fixtures.staff"]
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -22,18 +26,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module (or with indirect parametrize) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, settings_overrides: dict[str, object]) -> Settings:
+    return make_settings(database_url, **settings_overrides)
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        try:
+    application = create_app(settings, in_process_simulator=True)
+    try:
+        async with application.router.lifespan_context(application):
             yield application
+    finally:
+        # After shutdown, so no simulator delivery is still writing while tables are emptied.
+        engine = create_engine(settings)
+        try:
+            await empty_tables(engine)
         finally:
-            await empty_tables(application.state.engine)
+            await engine.dispose()
 
 
 @pytest.fixture
@@ -47,6 +62,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+def simulator(app: FastAPI) -> Simulator:
+    sim: Simulator = app.state.simulator
+    return sim
 
 
 @pytest.fixture

@@ -12,7 +12,10 @@ from pydantic import ValidationError
 from santap import migrate
 from santap.config import Settings
 from santap.db import create_engine, create_sessionmaker
+from santap.errors import SantapError
 from santap.menu import service as menu_service
+from santap.models import StaffRole
+from santap.staff import cli as staff_cli
 
 app = typer.Typer(
     help="Santap: restaurant ordering with QRIS and cash payments.", no_args_is_help=True
@@ -89,6 +92,9 @@ def serve(
     from santap.main import create_app
 
     settings = load_settings()
+    if settings.public_base_url is None:
+        visible = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        settings = settings.model_copy(update={"public_base_url": f"http://{visible}:{port}"})
     if settings.is_sqlite:
         migrate.upgrade(settings)
         asyncio.run(_prepare_sqlite(settings))
@@ -99,3 +105,94 @@ def serve(
         raise typer.Exit(code=1)
     logging.basicConfig(level=settings.log_level)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command("create-staff")
+def create_staff(
+    username: Annotated[str, typer.Option(help="Login name (3-50 of a-z 0-9 . _ -)")],
+    role: Annotated[StaffRole, typer.Option(help="admin or cashier")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SANTAP_STAFF_PASSWORD",
+            show_envvar=True,
+            help="At least 8 characters. Prefer the environment variable or the prompt: "
+            "a password on the command line is visible to other users of the machine.",
+        ),
+    ] = None,
+) -> None:
+    """Create a staff account (asks for the password when it is not given)."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        staff_id = asyncio.run(
+            staff_cli.create_staff(load_settings(), username=username, password=password, role=role)
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            typer.echo(f"Invalid {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        raise typer.Exit(code=2) from None
+    except SantapError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Created {role} {username.strip().lower()!r} (id {staff_id}).")
+
+
+@app.command("deactivate-staff")
+def deactivate_staff(username: Annotated[str, typer.Option(help="Login name")]) -> None:
+    """Deactivate a staff account; its live tokens stop working at once."""
+    try:
+        asyncio.run(staff_cli.deactivate_staff(load_settings(), username=username))
+    except SantapError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Deactivated {username.strip().lower()!r}.")
+
+
+async def _reconcile(settings: Settings) -> dict[str, int]:
+    from santap.main import create_midtrans_client, payment_gateway
+    from santap.payments.reconcile import reconcile_once
+
+    engine = create_engine(settings)
+    client = create_midtrans_client(settings, None)
+    try:
+        result = await reconcile_once(
+            create_sessionmaker(engine), payment_gateway(settings, client)
+        )
+        return result.outcomes
+    finally:
+        await client.aclose()
+        await engine.dispose()
+
+
+@app.command()
+def reconcile() -> None:
+    """Ask Midtrans about stale pending attempts and apply stored notifications, once."""
+    settings = load_settings()
+    if settings.simulator_mode:
+        typer.echo(
+            "MIDTRANS_SERVER_KEY is not set: the simulator lives inside `santap serve`, "
+            "so there is nothing to reconcile against from here.",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    outcomes = asyncio.run(_reconcile(settings))
+    typer.echo(f"Reconciled: {outcomes or 'nothing to do'}")
+
+
+@app.command()
+def simulator(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 9000,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    notify_url: Annotated[
+        str | None, typer.Option(help="Where to POST notifications (Santap's webhook URL)")
+    ] = None,
+    server_key: Annotated[
+        str, typer.Option(help="Server key clients must use; notifications are signed with it")
+    ] = "SB-Mid-server-SANTAP-SIMULATOR",
+    time_factor: Annotated[float, typer.Option(help="Scale Midtrans' retry delays")] = 1.0,
+) -> None:
+    """Run the offline Midtrans simulator on its own."""
+    from santap.simulator import run_standalone
+
+    run_standalone(host, port, notify_url, server_key, time_factor=time_factor)

@@ -19,10 +19,18 @@ class SantapError(Exception):
     code = "bad_request"
     keeps_changes = False
 
-    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
         if code is not None:
             self.code = code
 
@@ -52,6 +60,11 @@ class Forbidden(SantapError):
     code = "forbidden"
 
 
+class TooManyRequests(SantapError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -70,7 +83,7 @@ def error_response(
 
 async def _santap_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SantapError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -6,31 +6,61 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from santap import __version__
+from santap.audit.endpoints import router as audit_router
+from santap.board.endpoints import router as board_router
 from santap.config import Settings
 from santap.db import create_engine, create_sessionmaker
 from santap.errors import error_response, install_error_handlers
+from santap.gateways.midtrans import MidtransClient
+from santap.inprocess import InProcessTransport
+from santap.menu.endpoints import admin_router as menu_admin_router
 from santap.menu.endpoints import router as menu_router
 from santap.orders.endpoints import router as orders_router
+from santap.payments.endpoints import router as payments_router
+from santap.payments.gateway import PaymentGateway
+from santap.payments.reconcile import start_reconciler, stop_reconciler
+from santap.simulator import Simulator, create_simulator
+from santap.staff.endpoints import router as auth_router
 
 logger = logging.getLogger(__name__)
 
+SIMULATOR_PATH = "/_simulator"
+# Not a secret: the built-in simulator signs with it, and no real money can move through it.
+SIMULATOR_SERVER_KEY = "SB-Mid-server-SANTAP-SIMULATOR"
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, *, in_process_simulator: bool = False) -> FastAPI:
+    """Build the app. ``in_process_simulator`` routes gateway and simulator traffic through the
+    app itself instead of the network (tests; the URLs handed out stay the same)."""
     settings = settings or Settings()
+    simulator = _create_simulator(settings) if settings.simulator_mode else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        transport = InProcessTransport(app=app) if in_process_simulator else None
+        if simulator is not None and transport is not None:
+            simulator.use_http_client(httpx.AsyncClient(transport=transport))
+        client = create_midtrans_client(settings, transport)
+        app.state.payment_gateway = payment_gateway(settings, client)
+        reconciler = start_reconciler(
+            app.state.sessionmaker, app.state.payment_gateway, settings.reconcile_interval_s
+        )
         try:
             yield
         finally:
+            await stop_reconciler(reconciler)
+            await client.aclose()
+            if simulator is not None:
+                await simulator.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -40,11 +70,73 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.simulator = simulator
+    if simulator is not None:
+        app.mount(SIMULATOR_PATH, simulator.app)
     install_error_handlers(app)
     app.include_router(menu_router)
     app.include_router(orders_router)
+    app.include_router(auth_router)
+    app.include_router(board_router)
+    app.include_router(menu_admin_router)
+    app.include_router(audit_router)
+    app.include_router(payments_router)
     _add_probes(app)
     return app
+
+
+def _public_base_url(settings: Settings) -> str:
+    return (settings.public_base_url or "http://127.0.0.1:8000").rstrip("/")
+
+
+def _create_simulator(settings: Settings) -> Simulator:
+    base = _public_base_url(settings)
+    logger.warning(
+        "SIMULATOR mode: MIDTRANS_SERVER_KEY is not set, so Midtrans is simulated at %s%s "
+        "and no real payment can happen",
+        base,
+        SIMULATOR_PATH,
+    )
+    return create_simulator(
+        server_key=SIMULATOR_SERVER_KEY,
+        notify_url=f"{base}/api/v1/webhooks/midtrans",
+        public_base_url=f"{base}{SIMULATOR_PATH}",
+    )
+
+
+def _server_key(settings: Settings) -> str:
+    if settings.midtrans_server_key is None:
+        return SIMULATOR_SERVER_KEY
+    return settings.midtrans_server_key.get_secret_value()
+
+
+def create_midtrans_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None
+) -> MidtransClient:
+    if settings.simulator_mode:
+        base = f"{_public_base_url(settings)}{SIMULATOR_PATH}"
+        snap_base, core_base = base, base
+    else:
+        snap_base, core_base = settings.snap_base_url, settings.core_base_url
+    return MidtransClient(
+        server_key=_server_key(settings),
+        snap_base_url=snap_base,
+        core_base_url=core_base,
+        connect_timeout=settings.midtrans_connect_timeout_s,
+        read_timeout=settings.midtrans_read_timeout_s,
+        acquirer=settings.midtrans_qris_acquirer,
+        transport=transport,
+    )
+
+
+def payment_gateway(settings: Settings, client: MidtransClient) -> PaymentGateway:
+    return PaymentGateway(
+        client=client,
+        qris_mode=settings.midtrans_qris_mode,
+        expiry_minutes=settings.midtrans_qris_expiry_minutes,
+        verify_status=settings.midtrans_verify_status,
+        server_key=_server_key(settings),
+    )
 
 
 def _add_probes(app: FastAPI) -> None:

@@ -1,11 +1,19 @@
-"""The one state machine: every order status change goes through here and leaves a history row."""
+"""The one state machine: every order and payment status change goes through here and
+leaves a history row."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap.errors import Conflict
-from santap.models import Order, OrderStatus, OrderStatusHistory
+from santap.models import (
+    Order,
+    OrderStatus,
+    OrderStatusHistory,
+    Payment,
+    PaymentStatus,
+    PaymentStatusHistory,
+)
 from santap.models.base import utcnow
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -65,3 +73,56 @@ def mark_order_paid(session: AsyncSession, order: Order, *, reason: str, actor: 
 
 def cancel_order(session: AsyncSession, order: Order, *, reason: str, actor: str) -> None:
     change_order_status(session, order, OrderStatus.CANCELLED, reason=reason, actor=actor)
+
+
+# Payments. A paid attempt is never un-paid by a late pending/expire/cancel; Midtrans'
+# settlement wins even over an attempt we had already expired, cancelled or failed.
+_SETTLED_FROM_CLOSED = frozenset({PaymentStatus.PAID})
+PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.PAID, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED, PaymentStatus.FAILED}
+    ),
+    PaymentStatus.EXPIRED: _SETTLED_FROM_CLOSED,
+    PaymentStatus.CANCELLED: _SETTLED_FROM_CLOSED,
+    PaymentStatus.FAILED: _SETTLED_FROM_CLOSED,
+    PaymentStatus.PAID: frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED}),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset(
+        {PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED}
+    ),
+    PaymentStatus.REFUNDED: frozenset(),
+}
+
+
+def can_change_payment(current: PaymentStatus, target: PaymentStatus) -> bool:
+    return target in PAYMENT_TRANSITIONS[current]
+
+
+def start_payment(session: AsyncSession, payment: Payment, *, reason: str, actor: str) -> None:
+    session.add(
+        PaymentStatusHistory(
+            payment_id=payment.id,
+            from_status=None,
+            to_status=payment.status,
+            reason=reason,
+            actor=actor,
+        )
+    )
+
+
+def change_payment_status(
+    session: AsyncSession, payment: Payment, target: PaymentStatus, *, reason: str, actor: str
+) -> None:
+    current = PaymentStatus(payment.status)
+    if not can_change_payment(current, target):
+        raise IllegalTransition(
+            f"Payment {payment.id} cannot go from {current} to {target}",
+            details={"from": current, "to": target},
+        )
+    payment.status = target
+    if target is PaymentStatus.PAID:
+        payment.paid_at = utcnow()
+    session.add(
+        PaymentStatusHistory(
+            payment_id=payment.id, from_status=current, to_status=target, reason=reason, actor=actor
+        )
+    )

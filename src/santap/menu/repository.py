@@ -43,3 +43,15 @@ async def get_category_by_name(session: AsyncSession, name: str) -> MenuCategory
 async def get_item_by_name(session: AsyncSession, category_id: int, name: str) -> MenuItem | None:
     query = select(MenuItem).where(MenuItem.category_id == category_id, MenuItem.name == name)
     return await session.scalar(query)
+
+
+async def get_category(session: AsyncSession, category_id: int) -> MenuCategory | None:
+    return await session.scalar(select(MenuCategory).where(MenuCategory.id == category_id))
+
+
+async def get_item(session: AsyncSession, item_id: int) -> MenuItem | None:
+    return await session.scalar(select(MenuItem).where(MenuItem.id == item_id))
+
+
+def add(session: AsyncSession, entity: MenuCategory | MenuItem) -> None:
+    session.add(entity)

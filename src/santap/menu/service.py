@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from santap.audit import service as audit
+from santap.errors import Conflict, NotFound
 from santap.menu import repository
-from santap.menu.schemas import MenuCategoryRead, MenuRead
-from santap.models import MenuCategory, MenuItem
+from santap.menu.schemas import (
+    MenuCategoryCreate,
+    MenuCategoryRead,
+    MenuCategoryUpdate,
+    MenuItemCreate,
+    MenuItemUpdate,
+    MenuRead,
+)
+from santap.models import MenuCategory, MenuItem, Staff
 
 DEMO_MENU: dict[str, list[tuple[str, str, int]]] = {
     "Makanan": [
@@ -61,3 +72,135 @@ async def seed_demo_menu(session: AsyncSession) -> int:
 
 async def menu_is_empty(session: AsyncSession) -> bool:
     return await repository.count_items(session) == 0
+
+
+# Menu administration (admin role). Orders copy each line's name and price when they are
+# placed, so no change here reaches an existing order.
+
+_CATEGORY_FIELDS = ("name", "position", "is_active")
+_ITEM_FIELDS = ("category_id", "name", "description", "price", "is_available")
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+
+    def __init__(self, category_id: int) -> None:
+        super().__init__(f"Menu category {category_id} was not found")
+
+
+class MenuItemNotFound(NotFound):
+    code = "menu_item_not_found"
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"Menu item {item_id} was not found")
+
+
+class CategoryNameTaken(Conflict):
+    code = "category_name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A menu category named {name!r} already exists")
+
+
+async def create_category(
+    session: AsyncSession, *, data: MenuCategoryCreate, staff: Staff
+) -> MenuCategory:
+    await _ensure_name_free(session, data.name)
+    category = MenuCategory(**data.model_dump())
+    repository.add(session, category)
+    await _flush_category(session, data.name)
+    await _audit(session, staff, "menu_category.create", category, None, _CATEGORY_FIELDS)
+    return category
+
+
+async def update_category(
+    session: AsyncSession, *, category_id: int, data: MenuCategoryUpdate, staff: Staff
+) -> MenuCategory:
+    category = await _get_category(session, category_id)
+    changes = _changed(category, data.changes())
+    if "name" in changes:
+        await _ensure_name_free(session, changes["name"])
+    before = _snapshot(category, _CATEGORY_FIELDS)
+    if changes:
+        _apply(category, changes)
+        await _flush_category(session, category.name)
+        await _audit(session, staff, "menu_category.update", category, before, _CATEGORY_FIELDS)
+    return category
+
+
+async def create_item(session: AsyncSession, *, data: MenuItemCreate, staff: Staff) -> MenuItem:
+    await _get_category(session, data.category_id)
+    item = MenuItem(**data.model_dump())
+    repository.add(session, item)
+    await session.flush()
+    await _audit(session, staff, "menu_item.create", item, None, _ITEM_FIELDS)
+    return item
+
+
+async def update_item(
+    session: AsyncSession, *, item_id: int, data: MenuItemUpdate, staff: Staff
+) -> MenuItem:
+    item = await repository.get_item(session, item_id)
+    if item is None:
+        raise MenuItemNotFound(item_id)
+    changes = _changed(item, data.changes())
+    if "category_id" in changes:
+        await _get_category(session, changes["category_id"])
+    before = _snapshot(item, _ITEM_FIELDS)
+    if changes:
+        _apply(item, changes)
+        await session.flush()
+        await _audit(session, staff, "menu_item.update", item, before, _ITEM_FIELDS)
+    return item
+
+
+async def _get_category(session: AsyncSession, category_id: int) -> MenuCategory:
+    category = await repository.get_category(session, category_id)
+    if category is None:
+        raise CategoryNotFound(category_id)
+    return category
+
+
+async def _ensure_name_free(session: AsyncSession, name: str) -> None:
+    if await repository.get_category_by_name(session, name) is not None:
+        raise CategoryNameTaken(name)
+
+
+async def _flush_category(session: AsyncSession, name: str) -> None:
+    # The check above cannot see a concurrent insert; the unique constraint can.
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise CategoryNameTaken(name) from None
+
+
+def _changed(entity: MenuCategory | MenuItem, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if getattr(entity, name) != value}
+
+
+def _apply(entity: MenuCategory | MenuItem, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(entity, name, value)
+
+
+def _snapshot(entity: MenuCategory | MenuItem, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(entity, name) for name in fields}
+
+
+async def _audit(
+    session: AsyncSession,
+    staff: Staff,
+    action: str,
+    entity: MenuCategory | MenuItem,
+    before: dict[str, Any] | None,
+    fields: tuple[str, ...],
+) -> None:
+    await audit.record(
+        session,
+        staff=staff,
+        action=action,
+        entity_type=entity.__tablename__,
+        entity_id=entity.id,
+        before=before,
+        after=_snapshot(entity, fields),
+    )

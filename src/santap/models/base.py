@@ -17,6 +17,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Largest id a client may send: PostgreSQL BIGINT's maximum.
+MAX_ID = 2**63 - 1
+
 # SQLite has no 64-bit autoincrement type distinct from INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 

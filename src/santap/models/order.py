@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from santap.models.base import Base, BigIntPK, CreatedAt, Timestamps, UTCDateTime
+
+if TYPE_CHECKING:
+    from santap.models.payment import Payment
 
 
 class OrderStatus(StrEnum):
@@ -31,6 +35,7 @@ class Order(Timestamps, Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     items: Mapped[list[OrderItem]] = relationship(lazy="raise", order_by="OrderItem.id")
+    payments: Mapped[list[Payment]] = relationship(lazy="raise", order_by="Payment.id")
 
 
 class OrderItem(Base):

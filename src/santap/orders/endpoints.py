@@ -5,8 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path
 
 from santap.db import SessionDep, TransactionalRoute
+from santap.models.base import MAX_ID
 from santap.orders import service
-from santap.orders.schemas import MAX_ID, OrderCreate, OrderCreated, OrderRead
+from santap.orders.schemas import OrderCreate, OrderCreated, OrderRead
+from santap.staff.dependencies import OptionalStaff
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=TransactionalRoute)
 
@@ -27,8 +29,14 @@ async def create_order(data: OrderCreate, session: SessionDep) -> OrderCreated:
 async def get_order(
     order_id: OrderId,
     session: SessionDep,
+    staff: OptionalStaff,
     x_order_token: Annotated[str | None, Header(max_length=200)] = None,
 ) -> OrderRead:
-    """An order, for the customer holding its access token."""
-    order = await service.get_order_for_customer(session, order_id=order_id, token=x_order_token)
+    """An order, for the customer holding its access token or for staff with a bearer token."""
+    if staff is not None:
+        order = await service.get_order(session, order_id=order_id)
+    else:
+        order = await service.get_order_for_customer(
+            session, order_id=order_id, token=x_order_token
+        )
     return OrderRead.model_validate(order)

@@ -10,7 +10,11 @@ from santap.models import Order
 async def get_order(
     session: AsyncSession, order_id: int, *, for_update: bool = False
 ) -> Order | None:
-    query = select(Order).where(Order.id == order_id).options(selectinload(Order.items))
+    query = (
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.items), selectinload(Order.payments))
+    )
     if for_update:
         query = query.with_for_update(of=Order)
     return await session.scalar(query)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, computed_field
 
 from santap.models import OrderStatus
+from santap.models.base import MAX_ID
+from santap.payments.schemas import PaymentSummary, payment_status_of
 
-MAX_ID = 2**63 - 1
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
@@ -48,8 +49,12 @@ class OrderRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     paid_at: datetime | None
-    payment_status: str = "unpaid"
-    payments: list[dict[str, Any]] = Field(default_factory=list)
+    payments: list[PaymentSummary]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payment_status(self) -> str:
+        return payment_status_of([p.status for p in self.payments])
 
 
 class OrderCreated(OrderRead):

@@ -66,6 +66,7 @@ async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Ord
         status=OrderStatus.PENDING_PAYMENT,
         total_amount=sum(line.subtotal for line in lines),
         items=lines,
+        payments=[],
     )
     repository.add(session, order)
     await session.flush()

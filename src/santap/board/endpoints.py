@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from santap.board import service
+from santap.board.schemas import (
+    BoardOrderDetailRead,
+    BoardOrderRead,
+    BoardPage,
+    KitchenStatusUpdate,
+    OrderCancel,
+)
+from santap.db import SessionDep, TransactionalRoute
+from santap.models import OrderStatus
+from santap.orders.endpoints import OrderId
+from santap.staff.dependencies import CashierDep
+
+router = APIRouter(
+    prefix="/api/v1/admin/orders", tags=["order board"], route_class=TransactionalRoute
+)
+
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid staff token"},
+    403: {"description": "Role not allowed"},
+}
+_ORDER: dict[int | str, dict[str, Any]] = {**_AUTH, 404: {"description": "Order not found"}}
+_CHANGE: dict[int | str, dict[str, Any]] = {
+    **_ORDER,
+    409: {"description": "Illegal transition, or a paid order that needs a refund"},
+}
+
+
+@router.get("", responses=_AUTH)
+async def list_orders(
+    session: SessionDep,
+    _staff: CashierDep,
+    status: Annotated[list[OrderStatus] | None, Query()] = None,
+    day: Annotated[
+        date | None, Query(alias="date", description="Asia/Jakarta day, YYYY-MM-DD")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> BoardPage:
+    """Orders, newest first; filter by status (repeatable) and Jakarta day."""
+    return await service.list_orders(
+        session, statuses=status or [], day=day, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{order_id}", responses=_ORDER)
+async def get_order(
+    order_id: OrderId, session: SessionDep, _staff: CashierDep
+) -> BoardOrderDetailRead:
+    """One order with its status history."""
+    return await service.get_order_detail(session, order_id=order_id)
+
+
+@router.post("/{order_id}/status", responses=_CHANGE)
+async def change_status(
+    order_id: OrderId, data: KitchenStatusUpdate, session: SessionDep, staff: CashierDep
+) -> BoardOrderRead:
+    """Move a paid order to preparing, ready or completed."""
+    order = await service.change_status(session, order_id=order_id, status=data.status, staff=staff)
+    return BoardOrderRead.model_validate(order)
+
+
+@router.post("/{order_id}/cancel", responses=_CHANGE)
+async def cancel_order(
+    order_id: OrderId, data: OrderCancel, session: SessionDep, staff: CashierDep
+) -> BoardOrderRead:
+    """Cancel an order that has not been paid."""
+    order = await service.cancel_order(session, order_id=order_id, reason=data.reason, staff=staff)
+    return BoardOrderRead.model_validate(order)

@@ -1,0 +1,118 @@
+"""The staff order board: list and inspect orders, move them through the kitchen, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap import state_machine
+from santap.audit import service as audit
+from santap.board import repository
+from santap.board.schemas import (
+    BoardCursor,
+    BoardOrderDetailRead,
+    BoardOrderRead,
+    BoardPage,
+    OrderStatusHistoryRead,
+)
+from santap.errors import Conflict
+from santap.localtime import day_bounds
+from santap.models import Order, OrderStatus, Staff
+from santap.orders import service as orders_service
+from santap.pagination import decode_cursor, encode_cursor
+
+_PAID_STATES = frozenset({OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY})
+
+
+class RefundRequired(Conflict):
+    code = "refund_required"
+
+
+def staff_actor(staff: Staff) -> str:
+    """How a staff member is named in order and payment history rows."""
+    return f"staff:{staff.username}"
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[OrderStatus],
+    day: date | None,
+    limit: int,
+    cursor: str | None,
+) -> BoardPage:
+    after = decode_cursor(cursor, BoardCursor) if cursor else None
+    created_from, created_before = day_bounds(day) if day else (None, None)
+    rows = await repository.list_orders(
+        session,
+        limit=limit + 1,
+        statuses=statuses,
+        created_from=created_from,
+        created_before=created_before,
+        after=(after.created_at, after.id) if after else None,
+    )
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(BoardCursor(created_at=page[-1].created_at, id=page[-1].id))
+    return BoardPage(
+        items=[BoardOrderRead.model_validate(order) for order in page], next_cursor=next_cursor
+    )
+
+
+async def get_order_detail(session: AsyncSession, *, order_id: int) -> BoardOrderDetailRead:
+    order = await orders_service.get_order(session, order_id=order_id)
+    history = await repository.list_history(session, order.id)
+    return BoardOrderDetailRead.model_validate(
+        {
+            **BoardOrderRead.model_validate(order).model_dump(),
+            "history": [OrderStatusHistoryRead.model_validate(row) for row in history],
+        }
+    )
+
+
+async def change_status(
+    session: AsyncSession, *, order_id: int, status: OrderStatus, staff: Staff
+) -> Order:
+    """Move a paid order along preparing → ready → completed (409 for any other step)."""
+    order = await orders_service.get_order(session, order_id=order_id, for_update=True)
+    before = {"status": OrderStatus(order.status)}
+    state_machine.change_order_status(
+        session, order, status, reason="kitchen progress", actor=staff_actor(staff)
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        staff=staff,
+        action="order.status",
+        entity_type="order",
+        entity_id=order.id,
+        before=before,
+        after={"status": order.status},
+    )
+    return order
+
+
+async def cancel_order(session: AsyncSession, *, order_id: int, reason: str, staff: Staff) -> Order:
+    """Cancel an unpaid order. A paid one needs a refund instead (409 ``refund_required``)."""
+    order = await orders_service.get_order(session, order_id=order_id, for_update=True)
+    before = {"status": OrderStatus(order.status)}
+    if before["status"] in _PAID_STATES:
+        raise RefundRequired(
+            f"Order {order.id} is {order.status}: a paid order needs a refund, not a cancellation",
+            details={"status": order.status},
+        )
+    state_machine.cancel_order(session, order, reason=reason, actor=staff_actor(staff))
+    await session.flush()
+    await audit.record(
+        session,
+        staff=staff,
+        action="order.cancel",
+        entity_type="order",
+        entity_id=order.id,
+        before=before,
+        after={"status": order.status, "reason": reason},
+    )
+    return order

@@ -1,0 +1,42 @@
+"""Opaque keyset cursors: the last row's sort key as base64url-encoded JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from santap.errors import Unprocessable
+
+MAX_CURSOR_LENGTH = 200
+K = TypeVar("K", bound="CursorKey")
+
+
+class CursorKey(BaseModel):
+    """A page's sort key; subclasses name its fields (strict, so a forged cursor is a 422)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class InvalidCursor(Unprocessable):
+    code = "invalid_cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not valid; start again without one")
+
+
+def encode_cursor(key: CursorKey) -> str:
+    raw = key.model_dump_json().encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key_type: type[K]) -> K:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor()
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return key_type.model_validate_json(raw)
+    except (binascii.Error, ValueError, ValidationError):
+        raise InvalidCursor() from None

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from santap.config import Settings
+from santap.db import SessionDep, TransactionalRoute
+from santap.errors import Forbidden, SantapError
+from santap.models.base import MAX_ID
+from santap.net import client_ip, ip_allowed
+from santap.payments import cash, inbox, refunds, service
+from santap.payments.gateway import GatewayDep
+from santap.payments.schemas import (
+    CashPaymentCreate,
+    CashPaymentRead,
+    PaymentAdminRead,
+    PaymentRead,
+    QrisPaymentCreate,
+    QrisPaymentRead,
+    RefundCreate,
+    RefundResultRead,
+    WebhookAck,
+)
+from santap.staff.dependencies import AdminDep, CashierDep
+
+router = APIRouter(tags=["payments"], route_class=TransactionalRoute)
+
+MAX_NOTIFICATION_BYTES = 64 * 1024
+
+_QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Order not found"},
+    409: {"description": "Order is not awaiting payment"},
+    422: {"description": "Amount differs from the order total, or a malformed body"},
+    502: {"description": "Midtrans refused or failed"},
+    504: {"description": "Midtrans did not answer in time"},
+}
+
+
+@router.post(
+    "/api/v1/payments/qris",
+    status_code=201,
+    responses={
+        200: {"description": "The order's live QRIS attempt", "model": QrisPaymentRead},
+        **_QRIS_ERRORS,
+    },
+)
+async def create_qris_payment(
+    data: QrisPaymentCreate, session: SessionDep, gateway: GatewayDep, response: Response
+) -> QrisPaymentRead:
+    """Start (or resume) paying an order by QRIS."""
+    payment, created = await service.create_qris_payment(session, data=data, gateway=gateway)
+    if not created:
+        response.status_code = 200
+    return payment
+
+
+@router.get("/api/v1/payments/{order_uid}", responses={404: {"description": "Unknown payment"}})
+async def get_payment(
+    order_uid: Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9\-_.~]+$")],
+    session: SessionDep,
+) -> PaymentRead:
+    """A payment's status, for the customer's screen to poll."""
+    return await service.get_public_payment(session, order_uid=order_uid)
+
+
+class UnsupportedMediaType(SantapError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(SantapError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+@router.post("/api/v1/webhooks/midtrans", include_in_schema=False)
+async def midtrans_notification(
+    request: Request, session: SessionDep, gateway: GatewayDep
+) -> WebhookAck:
+    """Midtrans' HTTP notification."""
+    settings: Settings = request.app.state.settings
+    source_ip = client_ip(request, settings.trusted_proxies)
+    if not ip_allowed(source_ip, settings.midtrans_webhook_allowed_ips):
+        raise Forbidden("Source address is not allowed")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("Notifications must be application/json")
+    raw = await request.body()
+    if len(raw) > MAX_NOTIFICATION_BYTES:
+        raise PayloadTooLarge("Notification body is too large")
+    outcome = await inbox.receive(session, raw=raw, source_ip=source_ip, gateway=gateway)
+    return WebhookAck(status=outcome)
+
+
+@router.post(
+    "/api/v1/payments/cash",
+    status_code=201,
+    responses={
+        401: {"description": "No valid staff token"},
+        404: {"description": "Order not found"},
+        409: {"description": "Order is not awaiting payment, or was just paid by QRIS"},
+        422: {"description": "Less cash than the total, or a malformed body"},
+    },
+)
+async def take_cash(
+    data: CashPaymentCreate, session: SessionDep, gateway: GatewayDep, cashier: CashierDep
+) -> CashPaymentRead:
+    """Take cash at the counter for an order (closes any open QRIS attempt first)."""
+    return await cash.take_cash(session, data=data, cashier=cashier, gateway=gateway)
+
+
+@router.post(
+    "/api/v1/admin/payments/{payment_id}/refund",
+    responses={
+        404: {"description": "Payment not found"},
+        409: {"description": "Payment is not refundable"},
+        422: {"description": "Bad amount"},
+        502: {"description": "Midtrans refused the refund"},
+        504: {"description": "Midtrans did not answer in time"},
+    },
+)
+async def refund_payment(
+    payment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    data: RefundCreate,
+    session: SessionDep,
+    gateway: GatewayDep,
+    admin: AdminDep,
+) -> RefundResultRead:
+    """Refund a payment, fully or partly; a full refund cancels the order."""
+    return await refunds.refund_payment(
+        session, payment_id=payment_id, data=data, admin=admin, gateway=gateway
+    )
+
+
+@router.get("/api/v1/admin/payments")
+async def list_flagged_payments(
+    session: SessionDep,
+    _admin: AdminDep,
+    flag: Annotated[
+        Literal["needs_refund", "amount_mismatch", "fraud_challenge"] | None, Query()
+    ] = None,
+) -> list[PaymentAdminRead]:
+    """Payments needing follow-up: double payments, amount mismatches, fraud challenges."""
+    rows = await refunds.flagged_payments(session, flag=flag)
+    return [PaymentAdminRead.model_validate(row) for row in rows]

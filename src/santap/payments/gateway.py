@@ -1,0 +1,63 @@
+"""How payments reach Midtrans: the shared client plus the QRIS settings that shape calls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from santap.config import QrisMode
+from santap.errors import SantapError
+from santap.gateways.midtrans import MidtransClient, MidtransError, MidtransTimeout
+
+
+@dataclass(frozen=True)
+class PaymentGateway:
+    client: MidtransClient
+    qris_mode: QrisMode
+    expiry_minutes: int
+    verify_status: bool
+    verify_timeout_s: float = 3.0
+    notification_url: str | None = None
+    # Verifies notification signatures; kept out of repr so it never reaches a log line.
+    server_key: str = field(default="", repr=False)
+
+
+def get_gateway(request: Request) -> PaymentGateway:
+    gateway: PaymentGateway = request.app.state.payment_gateway
+    return gateway
+
+
+GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
+
+
+def idempotency_key(order_uid: str) -> str:
+    """A deterministic key (36 chars) so a retried charge for one attempt is never doubled."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"santap:{order_uid}"))
+
+
+class GatewayFailed(SantapError):
+    """Midtrans refused or failed; what the service flushed (the attempt marked failed) stays."""
+
+    status_code = 502
+    code = "payment_gateway_error"
+    keeps_changes = True
+
+
+class GatewayTimedOut(GatewayFailed):
+    status_code = 504
+    code = "payment_gateway_timeout"
+
+
+def gateway_failure(exc: MidtransError) -> GatewayFailed:
+    detail = "; ".join(exc.messages) or str(exc)
+    details = {
+        "http_status": exc.http_status,
+        "status_code": exc.status_code,
+        "messages": exc.messages,
+    }
+    if isinstance(exc, MidtransTimeout):
+        return GatewayTimedOut(f"Midtrans did not answer in time: {detail}", details=details)
+    return GatewayFailed(f"Midtrans refused the request: {detail}", details=details)

@@ -1,0 +1,150 @@
+"""Midtrans notifications: verify, store verbatim in the inbox, then apply exactly once.
+
+A 2xx is only sent after the request's transaction committed the inbox row, so a notification
+we acknowledged survives a crash; if applying it failed (e.g. the status check timed out) the
+row stays unapplied and the reconciler applies it later."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap.errors import NotFound, SantapError, Unauthorized
+from santap.gateways.midtrans import MidtransError, verify_signature
+from santap.models import Notification, Payment
+from santap.models.base import utcnow
+from santap.payments import repository
+from santap.payments.gateway import PaymentGateway
+from santap.payments.settlement import GatewayReport, apply_report
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "transaction_status")
+
+
+class BadNotification(SantapError):
+    status_code = 400
+    code = "bad_notification"
+
+
+class InvalidSignature(Unauthorized):
+    code = "invalid_signature"
+    keeps_changes = True
+
+
+class UnknownTransaction(NotFound):
+    code = "unknown_transaction"
+    keeps_changes = True
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadNotification("Body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadNotification("Body must be a JSON object")
+    missing = [key for key in REQUIRED_FIELDS if not isinstance(body.get(key), str)]
+    if missing:
+        raise BadNotification(
+            f"Missing or non-string fields: {', '.join(missing)}", details={"fields": missing}
+        )
+    return body
+
+
+def dedupe_key(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def receive(
+    session: AsyncSession,
+    *,
+    raw: bytes,
+    source_ip: str | None,
+    gateway: PaymentGateway,
+) -> str:
+    """Handle one delivery; returns the outcome for the 2xx answer or raises a SantapError."""
+    body = parse_body(raw)
+    valid = verify_signature(body, gateway.server_key)
+    notification = await repository.store_notification(
+        session,
+        {
+            "dedupe_key": dedupe_key(body),
+            "order_uid": body["order_id"][:100],
+            "transaction_status": body["transaction_status"][:30],
+            "raw_body": raw.decode("utf-8", errors="replace"),
+            "source_ip": source_ip,
+            "signature_valid": valid,
+            "outcome": "received" if valid else "invalid_signature",
+            "received_at": utcnow(),
+        },
+    )
+    if not valid:
+        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
+        raise InvalidSignature("Invalid signature_key")
+    if notification.applied_at is not None:
+        return "duplicate"
+    payment = await repository.get_by_uid(session, body["order_id"])
+    if payment is None:
+        _close(notification, "unknown_transaction")
+        raise UnknownTransaction(f"Unknown order_id {body['order_id']!r}")
+    return await apply_notification(
+        session, notification=notification, payment=payment, body=body, gateway=gateway
+    )
+
+
+async def apply_notification(
+    session: AsyncSession,
+    *,
+    notification: Notification,
+    payment: Payment,
+    body: dict[str, Any],
+    gateway: PaymentGateway,
+) -> str:
+    """Apply a stored notification; on a gateway failure it stays unapplied for a retry."""
+    try:
+        report = await _verified_report(payment, body, gateway)
+    except (MidtransError, TimeoutError) as exc:
+        notification.last_error = f"status check failed: {exc!r}"[:500]
+        notification.outcome = "retry"
+        logger.warning("status check for %s failed; left for reconciliation", payment.order_uid)
+        return "queued"
+    if report is None:
+        _close(notification, "not_at_midtrans")
+        return "not_at_midtrans"
+    locked = await repository.get_notification(session, notification.id)
+    if locked is None or locked.applied_at is not None:
+        return "duplicate"
+    outcome = await apply_report(session, payment=payment, report=report, actor="midtrans")
+    _close(locked, outcome)
+    return outcome
+
+
+async def _verified_report(
+    payment: Payment, body: dict[str, Any], gateway: PaymentGateway
+) -> GatewayReport | None:
+    """What to act on: Midtrans' own answer when verification is on, else the signed body.
+
+    None means Midtrans has no such transaction yet (a Snap attempt not chosen yet)."""
+    if not gateway.verify_status:
+        return GatewayReport.from_mapping(body)
+    try:
+        async with asyncio.timeout(gateway.verify_timeout_s):
+            status = await gateway.client.get_status(payment.order_uid)
+    except MidtransError as exc:
+        if exc.is_not_found:
+            return None
+        raise
+    return GatewayReport.from_mapping(status.raw)
+
+
+def _close(notification: Notification, outcome: str) -> None:
+    notification.outcome = outcome
+    notification.applied_at = utcnow()
+    notification.last_error = None

@@ -1,0 +1,179 @@
+"""Reconciliation: ask Midtrans about attempts that stayed pending and apply inbox rows that
+were stored but not applied, so a lost or failed notification still settles its order.
+
+Every item runs in its own short transaction and goes through the same locks and state
+machine as the webhook, so several instances may reconcile at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap import state_machine
+from santap.gateways.midtrans import MidtransError
+from santap.models import Notification, OrderStatus, Payment, PaymentStatus
+from santap.models.base import utcnow
+from santap.orders import service as orders_service
+from santap.payments import inbox, repository
+from santap.payments.gateway import PaymentGateway
+from santap.payments.settlement import GatewayReport, apply_report
+
+logger = logging.getLogger(__name__)
+
+PENDING_MIN_AGE = timedelta(seconds=60)
+INBOX_MIN_AGE = timedelta(seconds=5)
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    inbox_applied: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+async def reconcile_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway,
+    *,
+    limit: int = 200,
+    pending_min_age: timedelta = PENDING_MIN_AGE,
+    inbox_min_age: timedelta = INBOX_MIN_AGE,
+) -> ReconcileReport:
+    report = ReconcileReport()
+    now = utcnow()
+    async with sessionmaker() as session:
+        rows = await repository.unapplied_notifications(
+            session, received_before=now - inbox_min_age, limit=limit
+        )
+        pending = await repository.stale_pending_qris(
+            session, created_before=now - pending_min_age, limit=limit
+        )
+    for row in rows:
+        outcome = await _apply_stored(sessionmaker, gateway, row)
+        report.inbox_applied += outcome not in ("queued", "duplicate")
+        report.count(f"inbox:{outcome}")
+    for payment in pending:
+        report.checked += 1
+        report.count(await _check_pending(sessionmaker, gateway, payment))
+    return report
+
+
+async def _apply_stored(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Notification
+) -> str:
+    async with sessionmaker() as session:
+        payment = await repository.get_by_uid(session, row.order_uid or "")
+        notification = await repository.get_notification(session, row.id)
+        if notification is None or notification.applied_at is not None:
+            return "duplicate"
+        if payment is None:
+            notification.outcome, notification.applied_at = "unknown_transaction", utcnow()
+            await session.commit()
+            return "unknown_transaction"
+        outcome = await inbox.apply_notification(
+            session,
+            notification=notification,
+            payment=payment,
+            body=json.loads(notification.raw_body),
+            gateway=gateway,
+        )
+        await session.commit()
+        return outcome
+
+
+async def _check_pending(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, payment: Payment
+) -> str:
+    try:
+        status = await gateway.client.get_status(payment.order_uid)
+        report: GatewayReport | None = GatewayReport.from_mapping(status.raw)
+    except MidtransError as exc:
+        if not exc.is_not_found:
+            logger.warning("reconcile: status of %s unavailable: %r", payment.order_uid, exc)
+            return "gateway_error"
+        report = None
+    async with sessionmaker() as session:
+        if report is None:
+            outcome = await _not_at_midtrans(session, payment)
+        else:
+            outcome = await apply_report(
+                session, payment=payment, report=report, actor="reconciler"
+            )
+            locked = await repository.lock(session, payment)
+            locked.last_checked_at = utcnow()
+            locked.last_status_response = report.raw
+        order = await orders_service.get_order(session, order_id=payment.order_id)
+        await session.commit()
+    if (
+        report is not None
+        and report.transaction_status == "pending"
+        and (order.status != OrderStatus.PENDING_PAYMENT)
+    ):
+        await _void_at_midtrans(gateway, payment.order_uid)
+    return outcome
+
+
+async def _not_at_midtrans(session: AsyncSession, payment: Payment) -> str:
+    """No transaction at Midtrans: a Snap attempt whose customer never picked a method. Once
+    past its expiry it can no longer be paid as far as we are concerned."""
+    locked = await repository.lock(session, payment)
+    locked.last_checked_at = utcnow()
+    expired = locked.expires_at is not None and locked.expires_at <= utcnow()
+    if locked.status != PaymentStatus.PENDING or not expired:
+        return "not_chosen_yet"
+    state_machine.change_payment_status(
+        session,
+        locked,
+        PaymentStatus.EXPIRED,
+        reason="never opened at midtrans",
+        actor="reconciler",
+    )
+    return "expired_unopened"
+
+
+async def _void_at_midtrans(gateway: PaymentGateway, order_uid: str) -> None:
+    """The order no longer needs this attempt (paid in cash, cancelled): close it at Midtrans.
+    The cancel notification that follows moves our row through the usual path."""
+    try:
+        await gateway.client.cancel(order_uid)
+    except MidtransError as exc:
+        logger.warning("reconcile: could not cancel %s at Midtrans: %r", order_uid, exc)
+
+
+def start_reconciler(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, interval_s: float
+) -> asyncio.Task[None] | None:
+    if interval_s <= 0:
+        return None
+    return asyncio.create_task(_run_forever(sessionmaker, gateway, interval_s), name="reconciler")
+
+
+async def stop_reconciler(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _run_forever(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, interval_s: float
+) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            result = await reconcile_once(sessionmaker, gateway)
+        except Exception:
+            logger.exception("reconciliation run failed")
+            continue
+        if result.checked or result.inbox_applied:
+            logger.info("reconciled: %s", result.outcomes)

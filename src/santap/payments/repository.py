@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap.models import Notification, Payment, PaymentMethod, PaymentStatus, Refund
+
+
+async def get_by_uid(
+    session: AsyncSession, order_uid: str, *, for_update: bool = False
+) -> Payment | None:
+    query = select(Payment).where(Payment.order_uid == order_uid)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def get(
+    session: AsyncSession, payment_id: int, *, for_update: bool = False
+) -> Payment | None:
+    query = select(Payment).where(Payment.id == payment_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def lock(session: AsyncSession, payment: Payment) -> Payment:
+    """Re-read the row under a lock (PostgreSQL), refreshing what another process changed."""
+    query = (
+        select(Payment)
+        .where(Payment.id == payment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    locked = await session.scalar(query)
+    assert locked is not None
+    return locked
+
+
+async def open_qris_attempts(session: AsyncSession, order_id: int) -> Sequence[Payment]:
+    query = (
+        select(Payment)
+        .where(
+            Payment.order_id == order_id,
+            Payment.method == PaymentMethod.QRIS,
+            Payment.status == PaymentStatus.PENDING,
+        )
+        .order_by(Payment.id.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def stale_pending_qris(
+    session: AsyncSession, *, created_before: datetime, limit: int
+) -> Sequence[Payment]:
+    query = (
+        select(Payment)
+        .where(
+            Payment.method == PaymentMethod.QRIS,
+            Payment.status == PaymentStatus.PENDING,
+            Payment.created_at < created_before,
+        )
+        .order_by(Payment.last_checked_at.asc().nulls_first(), Payment.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+def add(session: AsyncSession, payment: Payment) -> None:
+    session.add(payment)
+
+
+async def store_notification(session: AsyncSession, values: dict[str, Any]) -> Notification:
+    """Insert the notification, or count one more delivery of the same one; returns the row."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=[Notification.dedupe_key],
+            set_={"deliveries": Notification.deliveries + 1},
+        )
+        .returning(Notification.id)
+    )
+    notification_id = (await session.execute(statement)).scalar_one()
+    query = (
+        select(Notification)
+        .where(Notification.id == notification_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one()
+
+
+async def get_notification(session: AsyncSession, notification_id: int) -> Notification | None:
+    query = (
+        select(Notification)
+        .where(Notification.id == notification_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
+async def unapplied_notifications(
+    session: AsyncSession, *, received_before: datetime, limit: int
+) -> Sequence[Notification]:
+    query = (
+        select(Notification)
+        .where(
+            Notification.applied_at.is_(None),
+            Notification.signature_valid.is_(True),
+            Notification.received_at < received_before,
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def get_refund_by_key(session: AsyncSession, key: str) -> Refund | None:
+    return await session.scalar(select(Refund).where(Refund.refund_key == key))
+
+
+def add_refund(session: AsyncSession, refund: Refund) -> None:
+    session.add(refund)
+
+
+FLAGS = {
+    "needs_refund": Payment.needs_refund,
+    "amount_mismatch": Payment.amount_mismatch,
+    "fraud_challenge": Payment.fraud_challenge,
+}
+
+
+async def flagged(
+    session: AsyncSession, *, flag: str | None, limit: int = 500
+) -> Sequence[Payment]:
+    """Payments needing follow-up: one flag, or any of them."""
+    columns = [FLAGS[flag]] if flag else list(FLAGS.values())
+    query = (
+        select(Payment)
+        .where(or_(*(column.is_(True) for column in columns)))
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()

@@ -1,0 +1,149 @@
+"""Apply what Midtrans reports about an attempt, through the state machine.
+
+Monotonic by construction: the transition table never lets a late pending, expire or cancel
+un-pay an attempt, and a settlement always lands — as the order's payment while the order is
+still unpaid, otherwise flagged ``needs_refund`` so the money is never silently dropped."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap import state_machine
+from santap.models import Order, OrderStatus, Payment, PaymentStatus
+from santap.orders import service as orders_service
+from santap.payments import repository
+
+logger = logging.getLogger(__name__)
+
+_SIMPLE = {
+    "pending": PaymentStatus.PENDING,
+    "expire": PaymentStatus.EXPIRED,
+    "cancel": PaymentStatus.CANCELLED,
+    "deny": PaymentStatus.FAILED,
+    "failure": PaymentStatus.FAILED,
+    "refund": PaymentStatus.REFUNDED,
+    "partial_refund": PaymentStatus.PARTIALLY_REFUNDED,
+}
+
+
+@dataclass(frozen=True)
+class GatewayReport:
+    """A transaction's state as Midtrans tells it (notification body or status answer)."""
+
+    transaction_status: str
+    gross_amount: str | None
+    fraud_status: str | None = None
+    transaction_id: str | None = None
+    refund_amount: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> GatewayReport:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            transaction_status=(text("transaction_status") or "").lower(),
+            gross_amount=text("gross_amount"),
+            fraud_status=(text("fraud_status") or "").lower() or None,
+            transaction_id=text("transaction_id"),
+            refund_amount=text("refund_amount"),
+            raw=data,
+        )
+
+
+def target_status(report: GatewayReport) -> tuple[PaymentStatus | None, bool]:
+    """The payment status a report means, and whether it is held in a fraud challenge."""
+    status, fraud = report.transaction_status, report.fraud_status
+    if status in ("settlement", "capture"):
+        if fraud in (None, "accept"):
+            return PaymentStatus.PAID, False
+        if fraud == "challenge":
+            return PaymentStatus.PENDING, True
+        return PaymentStatus.FAILED, False
+    return _SIMPLE.get(status), False
+
+
+def amount_matches(gross_amount: str | None, amount: int) -> bool:
+    if gross_amount is None:
+        return False
+    try:
+        return Decimal(gross_amount) == Decimal(amount)
+    except InvalidOperation:
+        return False
+
+
+async def apply_report(
+    session: AsyncSession, *, payment: Payment, report: GatewayReport, actor: str
+) -> str:
+    """Lock the order, then the attempt, and move them as the report says; returns the outcome."""
+    order = await orders_service.get_order(session, order_id=payment.order_id, for_update=True)
+    payment = await repository.lock(session, payment)
+    target, challenged = target_status(report)
+    if report.transaction_id and not payment.transaction_id:
+        payment.transaction_id = report.transaction_id
+    if report.transaction_status:
+        payment.gateway_status = report.transaction_status
+    if challenged:
+        payment.fraud_challenge = True
+    if target is None:
+        return "ignored"
+    if target is PaymentStatus.PAID and not amount_matches(report.gross_amount, payment.amount):
+        payment.amount_mismatch = True
+        logger.warning(
+            "amount mismatch on %s: reported %s, expected %d",
+            payment.order_uid,
+            report.gross_amount,
+            payment.amount,
+        )
+        return "amount_mismatch"
+    if target in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        _record_refund_amount(payment, report)
+    current = PaymentStatus(payment.status)
+    if target is current or not state_machine.can_change_payment(current, target):
+        return "no_change" if target is current else "stale"
+    state_machine.change_payment_status(
+        session, payment, target, reason=f"midtrans: {report.transaction_status}", actor=actor
+    )
+    if target is PaymentStatus.PAID:
+        settle_order(session, order=order, payment=payment, actor=actor)
+    elif target is PaymentStatus.REFUNDED:
+        close_refunded_order(session, order=order, actor=actor)
+    return "applied"
+
+
+def settle_order(session: AsyncSession, *, order: Order, payment: Payment, actor: str) -> None:
+    """A paid attempt pays its order, or is flagged for a refund when the order is not payable."""
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        state_machine.mark_order_paid(
+            session, order, reason=f"{payment.method} payment {payment.order_uid}", actor=actor
+        )
+        return
+    payment.needs_refund = True
+    logger.warning(
+        "payment %s settled for order %s which is %s: flagged needs_refund",
+        payment.order_uid,
+        order.id,
+        order.status,
+    )
+
+
+def close_refunded_order(session: AsyncSession, *, order: Order, actor: str) -> None:
+    if state_machine.can_change_order(OrderStatus(order.status), OrderStatus.CANCELLED):
+        state_machine.cancel_order(session, order, reason="payment fully refunded", actor=actor)
+
+
+def _record_refund_amount(payment: Payment, report: GatewayReport) -> None:
+    if report.refund_amount is None:
+        return
+    try:
+        refunded = int(Decimal(report.refund_amount))
+    except InvalidOperation:
+        return
+    payment.refunded_amount = max(payment.refunded_amount, min(refunded, payment.amount))

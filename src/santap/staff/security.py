@@ -1,0 +1,88 @@
+"""Password hashing (argon2) and staff access tokens (HS256 JWT)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from santap.config import Settings
+from santap.models import Staff, StaffRole
+from santap.models.base import utcnow
+
+ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["sub", "role", "iat", "exp", "jti"]
+_hasher = PasswordHasher()
+
+
+class InvalidToken(Exception):
+    """The token is missing a claim, expired, tampered with or signed with another key."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    staff_id: int
+    role: StaffRole
+    jti: str
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+async def check_password(password_hash: str | None, password: str) -> bool:
+    """Verify off the event loop; an unknown user is checked against a dummy hash so the
+    time taken does not reveal whether the username exists."""
+    if password_hash is None:
+        await asyncio.to_thread(verify_password, _dummy_hash(), password)
+        return False
+    return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+def issue_token(settings: Settings, staff: Staff) -> str:
+    now = int(utcnow().timestamp())
+    claims: dict[str, Any] = {
+        "sub": str(staff.id),
+        "role": str(staff.role),
+        "iat": now,
+        "exp": now + settings.access_token_ttl_s,
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode(claims, settings.signing_key(), algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str) -> TokenClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.signing_key(),
+            algorithms=[ALGORITHM],
+            options={"require": _REQUIRED_CLAIMS},
+        )
+        return TokenClaims(
+            staff_id=int(claims["sub"]), role=StaffRole(claims["role"]), jti=str(claims["jti"])
+        )
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise InvalidToken(str(exc)) from None

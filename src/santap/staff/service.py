@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap.audit import service as audit
+from santap.config import Settings
+from santap.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from santap.models import Staff
+from santap.staff import repository, security
+from santap.staff.ratelimit import LoginLimiter
+from santap.staff.schemas import StaffCreate, TokenRead
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        # One message whatever was wrong: unknown user, wrong password or deactivated account.
+        super().__init__("Invalid username or password")
+
+
+class NotAuthenticated(Unauthorized):
+    code = "not_authenticated"
+
+    def __init__(self, message: str = "A valid staff access token is required") -> None:
+        super().__init__(message, headers=_BEARER)
+
+
+class LoginThrottled(TooManyRequests):
+    code = "too_many_login_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed logins; try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class StaffExists(Conflict):
+    code = "staff_exists"
+
+
+class StaffNotFound(NotFound):
+    code = "staff_not_found"
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: LoginLimiter,
+    username: str,
+    password: str,
+    client_ip: str,
+) -> TokenRead:
+    username = username.strip().lower()
+    retry_after = limiter.retry_after(username=username, ip=client_ip)
+    if retry_after:
+        raise LoginThrottled(retry_after)
+    limiter.add_attempt(username=username, ip=client_ip)
+    staff = await repository.get_by_username(session, username)
+    valid = await security.check_password(staff.password_hash if staff else None, password)
+    if staff is None or not valid or not staff.is_active:
+        raise InvalidCredentials()
+    limiter.add_success(username=username, ip=client_ip)
+    if security.needs_rehash(staff.password_hash):
+        staff.password_hash = await asyncio.to_thread(security.hash_password, password)
+        await session.flush()
+    return TokenRead(
+        access_token=security.issue_token(settings, staff),
+        role=staff.role,
+        expires_in=settings.access_token_ttl_s,
+    )
+
+
+async def staff_for_token(session: AsyncSession, *, settings: Settings, token: str) -> Staff:
+    """The active staff member the token was issued to, read afresh from the database so a
+    deactivation takes effect at once."""
+    try:
+        claims = security.decode_token(settings, token)
+    except security.InvalidToken:
+        raise NotAuthenticated() from None
+    staff = await repository.get_by_id(session, claims.staff_id)
+    if staff is None:
+        raise NotAuthenticated()
+    if not staff.is_active:
+        raise NotAuthenticated("This staff account is deactivated")
+    return staff
+
+
+async def create_staff(session: AsyncSession, *, data: StaffCreate, actor: str) -> Staff:
+    if await repository.get_by_username(session, data.username) is not None:
+        raise StaffExists(f"Staff member {data.username!r} already exists")
+    password_hash = await asyncio.to_thread(security.hash_password, data.password)
+    staff = Staff(
+        username=data.username, password_hash=password_hash, role=data.role, is_active=True
+    )
+    repository.add(session, staff)
+    await session.flush()
+    await audit.record(
+        session,
+        staff=None,
+        actor=actor,
+        action="staff.create",
+        entity_type="staff",
+        entity_id=staff.id,
+        before=None,
+        after=_snapshot(staff),
+    )
+    return staff
+
+
+async def deactivate_staff(session: AsyncSession, *, username: str, actor: str) -> Staff:
+    staff = await repository.get_by_username(session, username.strip().lower())
+    if staff is None:
+        raise StaffNotFound(f"Staff member {username!r} was not found")
+    if not staff.is_active:
+        return staff
+    before = _snapshot(staff)
+    staff.is_active = False
+    await session.flush()
+    await audit.record(
+        session,
+        staff=None,
+        actor=actor,
+        action="staff.deactivate",
+        entity_type="staff",
+        entity_id=staff.id,
+        before=before,
+        after=_snapshot(staff),
+    )
+    return staff
+
+
+def _snapshot(staff: Staff) -> dict[str, object]:
+    return {"username": staff.username, "role": staff.role, "is_active": staff.is_active}

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap.models import Payment
+from santap.simulator import Simulator
+from tests.fixtures.factories import place_order
+from tests.fixtures.payments import order_with_qris
+
+
+async def _payments(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Payment]:
+    async with sessionmaker() as session:
+        return list((await session.scalars(select(Payment).order_by(Payment.id))).all())
+
+
+async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[str, Any]:
+    return await place_order(client, [{"menu_item_id": demo_menu["Mie Ayam"], "quantity": 2}])
+
+
+def _body(order: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {"order_id": order["id"], "amount": order["total_amount"], **overrides}
+
+
+async def test_snap_attempt_is_created_at_midtrans(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
+) -> None:
+    order = await _order(client, demo_menu)
+    response = await client.post(
+        "/api/v1/payments/qris",
+        json=_body(order, customer_details={"first_name": "Budi", "email": "budi@example.com"}),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) >= {
+        "transaction_token",
+        "qris_url",
+        "order_uid",
+        "payment_id",
+        "status",
+        "amount",
+        "expires_at",
+    }
+    assert body["amount"] == 50000
+    assert body["status"] == "pending"
+    assert body["order_uid"].startswith(f"SNTP-{order['id']}-")
+    assert len(body["order_uid"]) <= 50
+    sim_tx = simulator.transactions[body["order_uid"]]
+    assert sim_tx.token == body["transaction_token"]
+    assert body["qris_url"].startswith("http://testserver/_simulator/")
+    page = await client.get(body["qris_url"], follow_redirects=True)
+    assert page.status_code == 200
+    assert "<svg" in page.text or "<form" in page.text
+
+
+async def test_an_open_attempt_is_reused_not_duplicated(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    first = await client.post("/api/v1/payments/qris", json=_body(order))
+    again = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert len(await _payments(sessionmaker)) == 1
+    assert len(simulator.transactions) == 1
+
+
+async def test_concurrent_requests_create_one_midtrans_transaction(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    simulator.faults.latency_s = 0.05  # keep the first request inside Midtrans while others arrive
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/payments/qris", json=_body(order)) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
+    assert len({r.json()["order_uid"] for r in responses}) == 1
+    assert len(simulator.transactions) == 1
+    assert len(await _payments(sessionmaker)) == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"MIDTRANS_QRIS_MODE": "core"}])
+async def test_core_mode_returns_the_qr_string_and_action_url(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
+) -> None:
+    order = await _order(client, demo_menu)
+    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    sim_tx = simulator.transactions[body["order_uid"]]
+    assert body["transaction_token"] == sim_tx.transaction_id
+    assert body["qr_string"] == sim_tx.qr_string
+    assert body["qris_url"].endswith("/qr-code")
+    png = await client.get(body["qris_url"])
+    assert png.status_code == 200
+    assert png.content.startswith(b"\x89PNG")
+
+
+async def test_amount_must_match_the_server_total_and_midtrans_is_not_called(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    for amount in (order["total_amount"] - 1, order["total_amount"] + 1, 1):
+        response = await client.post("/api/v1/payments/qris", json=_body(order, amount=amount))
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "amount_mismatch"
+    assert simulator.transactions == {}
+    assert await _payments(sessionmaker) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"order_id": 1},
+        {"order_id": "1", "amount": 50000},
+        {"order_id": 1, "amount": 50000.5},
+        {"order_id": 1, "amount": -5},
+        {"order_id": 1, "amount": 50000, "customer_details": {"email": "not-an-email"}},
+        {"order_id": 1, "amount": 50000, "customer_details": {"first_name": "x" * 300}},
+        {"order_id": 1, "amount": 50000, "customer_details": "Budi"},
+    ],
+)
+async def test_malformed_bodies_are_422(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], payload: dict[str, Any]
+) -> None:
+    await _order(client, demo_menu)
+    response = await client.post("/api/v1/payments/qris", json=payload)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_unknown_order_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/payments/qris", json={"order_id": 424242, "amount": 1})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "order_not_found"
+
+
+async def test_paid_order_is_409(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    await simulator.pay(payment["order_uid"])
+    await simulator.drain()
+    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_not_payable"
+
+
+async def test_midtrans_failure_is_502_and_the_next_request_starts_fresh(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    simulator.faults.error_rate = 1.0
+    failed = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert failed.status_code == 502
+    error = failed.json()["error"]
+    assert error["code"] == "payment_gateway_error"
+    assert "internal server error" in error["message"].lower()
+    [attempt] = await _payments(sessionmaker)
+    assert attempt.status == "failed"
+
+    simulator.faults.error_rate = 0.0
+    retried = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert retried.status_code == 201
+    assert retried.json()["order_uid"] != attempt.order_uid
+    assert [p.status for p in await _payments(sessionmaker)] == ["failed", "pending"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"MIDTRANS_READ_TIMEOUT_S": 0.2}])
+async def test_midtrans_timeout_is_504(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    simulator.faults.latency_s = 1.0
+    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "payment_gateway_timeout"
+    assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
+
+
+async def test_payment_poll_is_public_and_carries_no_customer_details(
+    client: httpx.AsyncClient, demo_menu: dict[str, int]
+) -> None:
+    order = await place_order(client, [{"menu_item_id": demo_menu["Es Jeruk"], "quantity": 1}])
+    created = await client.post(
+        "/api/v1/payments/qris",
+        json=_body(order, customer_details={"first_name": "Siti", "phone": "+628123456789"}),
+    )
+    uid = created.json()["order_uid"]
+    polled = await client.get(f"/api/v1/payments/{uid}")
+    assert polled.status_code == 200
+    body = polled.json()
+    assert set(body) == {
+        "order_uid",
+        "order_id",
+        "method",
+        "status",
+        "amount",
+        "transaction_token",
+        "qris_url",
+        "qr_string",
+        "expires_at",
+        "paid_at",
+    }
+    assert body["order_id"] == order["id"]
+    assert "Siti" not in polled.text
+    assert "628123456789" not in polled.text
+    assert (await client.get("/api/v1/payments/SNTP-1-doesnotexist")).status_code == 404
+    assert (await client.get("/api/v1/payments/bad%20uid")).status_code == 422

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap.models import Payment
+from santap.models.base import utcnow
+from santap.payments.reconcile import reconcile_once
+from santap.simulator import Simulator
+from tests.fixtures.payments import get_order, order_with_qris
+
+NOW = timedelta(0)
+
+
+async def _reconcile(app: FastAPI) -> dict[str, int]:
+    result = await reconcile_once(
+        app.state.sessionmaker,
+        app.state.payment_gateway,
+        pending_min_age=NOW,
+        inbox_min_age=NOW,
+    )
+    return result.outcomes
+
+
+async def _status(sessionmaker: async_sessionmaker[AsyncSession], uid: str) -> str:
+    async with sessionmaker() as session:
+        payment = await session.scalar(select(Payment).where(Payment.order_uid == uid))
+    assert payment is not None
+    return payment.status
+
+
+@pytest.mark.parametrize(
+    ("action", "expected_payment", "expected_order"),
+    [
+        ("pay", "paid", "paid"),
+        ("expire_transaction", "expired", "pending_payment"),
+        ("cancel_transaction", "cancelled", "pending_payment"),
+    ],
+)
+async def test_lost_notifications_are_recovered_by_reconciliation(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    action: str,
+    expected_payment: str,
+    expected_order: str,
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    uid = payment["order_uid"]
+    simulator.faults.drop_rate = 1.0
+    if action != "pay":
+        await simulator.choose_qris(uid)
+    await getattr(simulator, action)(uid)
+    await simulator.drain()
+    assert await _status(sessionmaker, uid) == "pending"
+
+    assert await _reconcile(app) == {"applied": 1}
+    assert await _status(sessionmaker, uid) == expected_payment
+    assert (await get_order(client, order))["status"] == expected_order
+    assert await _reconcile(app) == {}  # nothing pending is left to ask about
+
+
+async def test_reconciliation_leaves_young_attempts_alone(
+    app: FastAPI, client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
+) -> None:
+    _, payment = await order_with_qris(client, demo_menu)
+    simulator.faults.drop_rate = 1.0
+    await simulator.pay(payment["order_uid"])
+    result = await reconcile_once(app.state.sessionmaker, app.state.payment_gateway)
+    assert result.checked == 0
+
+
+async def test_unopened_snap_attempt_expires_locally_only_after_its_expiry(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    _, payment = await order_with_qris(client, demo_menu)
+    uid = payment["order_uid"]
+    assert await _reconcile(app) == {"not_chosen_yet": 1}
+    assert await _status(sessionmaker, uid) == "pending"
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Payment).where(Payment.order_uid == uid).values(expires_at=utcnow())
+        )
+        await session.commit()
+    assert await _reconcile(app) == {"expired_unopened": 1}
+    assert await _status(sessionmaker, uid) == "expired"
