@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -85,6 +87,12 @@ def seed_demo() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes; more than one needs MIDTRANS_SERVER_KEY (a real gateway)"
+        ),
+    ] = 1,
 ) -> None:
     """Run the API server. On SQLite the schema and demo menu are prepared automatically."""
     import uvicorn
@@ -92,6 +100,14 @@ def serve(
     from santap.main import create_app
 
     settings = load_settings()
+    if workers > 1 and settings.simulator_mode:
+        # Each worker would get its own in-memory simulator, unaware of the others' payments.
+        typer.echo(
+            "--workers above 1 needs MIDTRANS_SERVER_KEY: the built-in simulator lives in one "
+            "process. Run `santap simulator` and point MIDTRANS_*_BASE_URL at it instead.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     if settings.public_base_url is None:
         visible = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         settings = settings.model_copy(update={"public_base_url": f"http://{visible}:{port}"})
@@ -104,7 +120,21 @@ def serve(
         )
         raise typer.Exit(code=1)
     logging.basicConfig(level=settings.log_level)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    log_level = settings.log_level.lower()
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        return
+    # Workers are fresh (spawned) processes that build their settings from the environment,
+    # so the one value derived here must travel through it.
+    os.environ.setdefault("SANTAP_PUBLIC_BASE_URL", str(settings.public_base_url))
+    uvicorn.run(
+        "santap.main:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+    )
 
 
 @app.command("create-staff")
@@ -157,7 +187,9 @@ async def _reconcile(settings: Settings) -> dict[str, int]:
     client = create_midtrans_client(settings, None)
     try:
         result = await reconcile_once(
-            create_sessionmaker(engine), payment_gateway(settings, client)
+            create_sessionmaker(engine),
+            payment_gateway(settings, client),
+            pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
         return result.outcomes
     finally:
@@ -185,7 +217,11 @@ def simulator(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 9000,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     notify_url: Annotated[
-        str | None, typer.Option(help="Where to POST notifications (Santap's webhook URL)")
+        str | None,
+        typer.Option(
+            help="Where to POST notifications (Santap's webhook URL); up to 3 comma-separated "
+            "URLs each get every notification, like Midtrans' X-Override-Notification"
+        ),
     ] = None,
     server_key: Annotated[
         str, typer.Option(help="Server key clients must use; notifications are signed with it")

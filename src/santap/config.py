@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(None, validation_alias="SANTAP_SECRET_KEY")
     public_base_url: str | None = Field(None, validation_alias="SANTAP_PUBLIC_BASE_URL")
     reconcile_interval_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_INTERVAL_S")
+    # Pending attempts younger than this are left to their notifications (midtrans.md §6 SLA).
+    reconcile_min_age_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_MIN_AGE_S")
     access_token_ttl_s: int = Field(8 * 3600, gt=0, validation_alias="SANTAP_ACCESS_TOKEN_TTL_S")
     log_level: str = Field("INFO", validation_alias="SANTAP_LOG_LEVEL")
 

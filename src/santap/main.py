@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -25,6 +26,7 @@ from santap.orders.endpoints import router as orders_router
 from santap.payments.endpoints import router as payments_router
 from santap.payments.gateway import PaymentGateway
 from santap.payments.reconcile import start_reconciler, stop_reconciler
+from santap.reports.endpoints import router as reports_router
 from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
 
@@ -52,7 +54,10 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         client = create_midtrans_client(settings, transport)
         app.state.payment_gateway = payment_gateway(settings, client)
         reconciler = start_reconciler(
-            app.state.sessionmaker, app.state.payment_gateway, settings.reconcile_interval_s
+            app.state.sessionmaker,
+            app.state.payment_gateway,
+            settings.reconcile_interval_s,
+            pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
         try:
             yield
@@ -81,6 +86,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     app.include_router(menu_admin_router)
     app.include_router(audit_router)
     app.include_router(payments_router)
+    app.include_router(reports_router)
     _add_probes(app)
     return app
 

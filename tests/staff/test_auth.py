@@ -115,7 +115,8 @@ async def test_login_upgrades_an_outdated_hash(
     assert (await _login(client, "lama", PASSWORD)).status_code == 200
     async with sessionmaker() as session:
         stored = await session.scalar(select(Staff.password_hash).where(Staff.username == "lama"))
-    assert stored is not None and stored != weak
+    assert stored is not None
+    assert stored != weak
     assert not security.needs_rehash(stored)
     assert security.verify_password(stored, PASSWORD)
 

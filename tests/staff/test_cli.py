@@ -46,7 +46,9 @@ async def test_create_staff_with_a_password_option(
     assert result.exit_code == 0, result.output
     assert "Created admin 'budi'" in result.output
     staff = await _staff(sessionmaker, "budi")
-    assert staff is not None and staff.role == "admin" and staff.is_active
+    assert staff is not None
+    assert staff.role == "admin"
+    assert staff.is_active
     assert PASSWORD not in staff.password_hash
     assert security.verify_password(staff.password_hash, PASSWORD)
     login = await client.post("/api/v1/auth/login", json={"username": "budi", "password": PASSWORD})
@@ -75,7 +77,8 @@ async def test_create_staff_reads_the_password_from_the_environment(
     )
     assert result.exit_code == 0, result.output
     staff = await _staff(sessionmaker, "sari")
-    assert staff is not None and security.verify_password(staff.password_hash, PASSWORD)
+    assert staff is not None
+    assert security.verify_password(staff.password_hash, PASSWORD)
 
 
 async def test_create_staff_prompts_for_a_hidden_confirmed_password(
@@ -89,7 +92,8 @@ async def test_create_staff_prompts_for_a_hidden_confirmed_password(
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
     staff = await _staff(sessionmaker, "andi")
-    assert staff is not None and security.verify_password(staff.password_hash, PASSWORD)
+    assert staff is not None
+    assert security.verify_password(staff.password_hash, PASSWORD)
 
 
 async def test_create_staff_refuses_bad_input_and_duplicates(

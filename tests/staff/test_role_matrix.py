@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap import state_machine
 from santap.config import Settings
-from santap.models import Order, Staff, StaffRole
+from santap.models import Order, Payment, PaymentMethod, PaymentStatus, Staff, StaffRole
 from tests.fixtures.factories import create_menu_item, place_order
 from tests.fixtures.staff import bearer
 
@@ -33,9 +33,11 @@ class StaffRoute:
     body: Body = None
     ok: int = 200
     params: dict[str, str] = field(default_factory=dict)  # path param -> world key
+    query: str = ""
 
     def url(self, world: World) -> str:
-        return self.path.format(**{name: world[key] for name, key in self.params.items()})
+        path = self.path.format(**{name: world[key] for name, key in self.params.items()})
+        return f"{path}?{self.query}" if self.query else path
 
     def json(self, world: World) -> dict[str, Any] | None:
         return self.body(world) if callable(self.body) else self.body
@@ -87,6 +89,25 @@ STAFF_ROUTES = [
         params={"item_id": "item_id"},
     ),
     StaffRoute("GET", "/api/v1/admin/audit", StaffRole.ADMIN),
+    StaffRoute(
+        "POST",
+        "/api/v1/payments/cash",
+        StaffRole.CASHIER,
+        lambda world: {"order_id": world["pending_order_id"], "amount_tendered": 50000},
+        ok=201,
+    ),
+    StaffRoute("GET", "/api/v1/admin/payments", StaffRole.ADMIN, query="flag=needs_refund"),
+    StaffRoute(
+        "POST",
+        "/api/v1/admin/payments/{payment_id}/refund",
+        StaffRole.ADMIN,
+        {"reason": "wrong order"},
+        params={"payment_id": "cash_payment_id"},
+    ),
+    StaffRoute("GET", "/api/v1/admin/reports/daily", StaffRole.ADMIN, query="date=2026-11-26"),
+    StaffRoute(
+        "GET", "/api/v1/admin/reports/daily", StaffRole.ADMIN, query="date=2026-11-26&format=csv"
+    ),
 ]
 
 
@@ -99,8 +120,17 @@ async def build_world(
     async with sessionmaker() as session:
         order = await session.get_one(Order, paid["id"])
         state_machine.mark_order_paid(session, order, reason="test", actor="test")
+        payment = Payment(
+            order_id=order.id,
+            method=PaymentMethod.CASH,
+            order_uid=f"CASH-{order.id}-test",
+            amount=order.total_amount,
+            status=PaymentStatus.PAID,
+        )
+        session.add(payment)
         await session.commit()
     return {
+        "cash_payment_id": payment.id,
         "category_id": item.category_id,
         "item_id": item.id,
         "pending_order_id": pending["id"],

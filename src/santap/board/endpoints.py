@@ -16,6 +16,7 @@ from santap.board.schemas import (
 from santap.db import SessionDep, TransactionalRoute
 from santap.models import OrderStatus
 from santap.orders.endpoints import OrderId
+from santap.payments.gateway import GatewayDep
 from santap.staff.dependencies import CashierDep
 
 router = APIRouter(
@@ -69,8 +70,14 @@ async def change_status(
 
 @router.post("/{order_id}/cancel", responses=_CHANGE)
 async def cancel_order(
-    order_id: OrderId, data: OrderCancel, session: SessionDep, staff: CashierDep
+    order_id: OrderId,
+    data: OrderCancel,
+    session: SessionDep,
+    staff: CashierDep,
+    gateway: GatewayDep,
 ) -> BoardOrderRead:
-    """Cancel an order that has not been paid."""
-    order = await service.cancel_order(session, order_id=order_id, reason=data.reason, staff=staff)
+    """Cancel an order that has not been paid (closing any open QRIS at Midtrans)."""
+    order = await service.cancel_order(
+        session, order_id=order_id, reason=data.reason, staff=staff, gateway=gateway
+    )
     return BoardOrderRead.model_validate(order)

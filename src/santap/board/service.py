@@ -22,12 +22,16 @@ from santap.localtime import day_bounds
 from santap.models import Order, OrderStatus, Staff
 from santap.orders import service as orders_service
 from santap.pagination import decode_cursor, encode_cursor
+from santap.payments import voiding
+from santap.payments.gateway import PaymentGateway
 
 _PAID_STATES = frozenset({OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY})
 
 
 class RefundRequired(Conflict):
     code = "refund_required"
+    # Closing a QRIS attempt may have just found it paid: that settlement must be kept.
+    keeps_changes = True
 
 
 def staff_actor(staff: Staff) -> str:
@@ -95,9 +99,16 @@ async def change_status(
     return order
 
 
-async def cancel_order(session: AsyncSession, *, order_id: int, reason: str, staff: Staff) -> Order:
-    """Cancel an unpaid order. A paid one needs a refund instead (409 ``refund_required``)."""
+async def cancel_order(
+    session: AsyncSession, *, order_id: int, reason: str, staff: Staff, gateway: PaymentGateway
+) -> Order:
+    """Cancel an unpaid order, closing its open QRIS attempts at Midtrans first. A paid one
+    (including one whose QRIS turns out to be paid just now) needs a refund instead (409)."""
     order = await orders_service.get_order(session, order_id=order_id, for_update=True)
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        await voiding.close_open_attempts(
+            session, order_id=order.id, gateway=gateway, actor=staff_actor(staff)
+        )
     before = {"status": OrderStatus(order.status)}
     if before["status"] in _PAID_STATES:
         raise RefundRequired(

@@ -150,11 +150,17 @@ async def _void_at_midtrans(gateway: PaymentGateway, order_uid: str) -> None:
 
 
 def start_reconciler(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, interval_s: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway,
+    interval_s: float,
+    *,
+    pending_min_age: timedelta = PENDING_MIN_AGE,
 ) -> asyncio.Task[None] | None:
     if interval_s <= 0:
         return None
-    return asyncio.create_task(_run_forever(sessionmaker, gateway, interval_s), name="reconciler")
+    return asyncio.create_task(
+        _run_forever(sessionmaker, gateway, interval_s, pending_min_age), name="reconciler"
+    )
 
 
 async def stop_reconciler(task: asyncio.Task[None] | None) -> None:
@@ -166,12 +172,15 @@ async def stop_reconciler(task: asyncio.Task[None] | None) -> None:
 
 
 async def _run_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, interval_s: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway,
+    interval_s: float,
+    pending_min_age: timedelta,
 ) -> None:
     while True:
         await asyncio.sleep(interval_s)
         try:
-            result = await reconcile_once(sessionmaker, gateway)
+            result = await reconcile_once(sessionmaker, gateway, pending_min_age=pending_min_age)
         except Exception:
             logger.exception("reconciliation run failed")
             continue

@@ -84,7 +84,9 @@ async def refund_payment(
     before = {"status": payment.status, "refunded_amount": payment.refunded_amount}
     _apply_refund(session, payment, amount, actor=f"staff:{admin.username}")
     if payment.status == PaymentStatus.REFUNDED:
-        close_refunded_order(session, order=order, actor=f"staff:{admin.username}")
+        await close_refunded_order(
+            session, order=order, payment=payment, actor=f"staff:{admin.username}"
+        )
     await session.flush()
     await audit.record(
         session,

@@ -71,6 +71,16 @@ async def stale_pending_qris(
     return (await session.scalars(query)).all()
 
 
+async def other_settled_payments(session: AsyncSession, *, order_id: int, exclude_id: int) -> bool:
+    """Whether another payment of the order holds money (paid or only partly refunded)."""
+    query = select(Payment.id).where(
+        Payment.order_id == order_id,
+        Payment.id != exclude_id,
+        Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)),
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
 def add(session: AsyncSession, payment: Payment) -> None:
     session.add(payment)
 

@@ -114,7 +114,7 @@ async def apply_report(
     if target is PaymentStatus.PAID:
         settle_order(session, order=order, payment=payment, actor=actor)
     elif target is PaymentStatus.REFUNDED:
-        close_refunded_order(session, order=order, actor=actor)
+        await close_refunded_order(session, order=order, payment=payment, actor=actor)
     return "applied"
 
 
@@ -134,7 +134,13 @@ def settle_order(session: AsyncSession, *, order: Order, payment: Payment, actor
     )
 
 
-def close_refunded_order(session: AsyncSession, *, order: Order, actor: str) -> None:
+async def close_refunded_order(
+    session: AsyncSession, *, order: Order, payment: Payment, actor: str
+) -> None:
+    """A full refund cancels the order, unless another payment still pays for it (refunding
+    a double payment leaves the order paid)."""
+    if await repository.other_settled_payments(session, order_id=order.id, exclude_id=payment.id):
+        return
     if state_machine.can_change_order(OrderStatus(order.status), OrderStatus.CANCELLED):
         state_machine.cancel_order(session, order, reason="payment fully refunded", actor=actor)
 

@@ -11,7 +11,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Offline Midtrans simulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--notify-url", default=None)
+    parser.add_argument(
+        "--notify-url", default=None, help="webhook URL; up to 3 comma-separated URLs"
+    )
     parser.add_argument("--server-key", required=True)
     parser.add_argument("--public-base-url", default=None)
     parser.add_argument("--time-factor", type=float, default=1.0)

@@ -305,8 +305,14 @@ class Simulator:
         if tx.notify_urls is not None:
             urls = list(tx.notify_urls)
         else:
-            urls = ([self.notify_url] if self.notify_url else []) + tx.append_urls
+            urls = self.default_notify_urls() + tx.append_urls
         self.notifier.dispatch(tx.notification(self._server_key), urls)
+
+    def default_notify_urls(self) -> list[str]:
+        """``notify_url`` may list up to 3 comma-separated URLs, like X-Override-Notification."""
+        if not self.notify_url:
+            return []
+        return [url.strip() for url in self.notify_url.split(",") if url.strip()][:3]
 
     def _cached_charge(self, key: str | None) -> dict[str, Any] | None:
         if key is None or key not in self._idempotent:

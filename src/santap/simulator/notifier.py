@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -63,19 +64,30 @@ class Notifier:
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, asyncio.Event] = {}
         self.deliveries: list[Delivery] = []
+        # Notifications dispatched and the faults rolled on them (for the chaos run's summary).
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries not finished yet: being sent, held for reordering or waiting to retry."""
+        return len(self._tasks)
 
     def dispatch(self, payload: dict[str, Any], urls: list[str]) -> None:
         order_id, status = str(payload["order_id"]), str(payload["transaction_status"])
+        self.counts["dispatched"] += 1
         if not urls:
             self.deliveries.append(Delivery(None, order_id, status, 0, "no_url"))
             return
         if self._faults.roll(self._faults.drop_rate):
+            self.counts["dropped"] += 1
             self.deliveries.extend(Delivery(u, order_id, status, 0, "dropped") for u in urls)
             return
         copies = 2 if self._faults.roll(self._faults.duplicate_rate) else 1
+        self.counts["duplicated"] += copies - 1
         earlier = self._held.pop(order_id, None)
         hold: asyncio.Event | None = None
         if self._faults.roll(self._faults.reorder_rate):
+            self.counts["reordered"] += 1
             hold = self._held[order_id] = asyncio.Event()
         body = json.dumps(payload).encode()
         # A held earlier notification for this order goes out once this one has been tried.

@@ -125,10 +125,34 @@ def control_transactions(sim: Simulator) -> Endpoint:
     return endpoint
 
 
+def control_deliveries(sim: Simulator) -> Endpoint:
+    """The notifier's log; ``?log=0`` gives only the counts (cheap enough to poll)."""
+
+    async def endpoint(request: Request) -> Response:
+        notifier = sim.notifier
+        body: dict[str, Any] = {"in_flight": notifier.in_flight, "counts": dict(notifier.counts)}
+        if request.query_params.get("log", "1") != "0":
+            body["deliveries"] = [
+                {
+                    "url": d.url,
+                    "order_id": d.order_id,
+                    "transaction_status": d.transaction_status,
+                    "attempt": d.attempt,
+                    "outcome": d.outcome,
+                    "http_status": d.http_status,
+                }
+                for d in notifier.deliveries
+            ]
+        return JSONResponse(body)
+
+    return endpoint
+
+
 def page_routes(sim: Simulator) -> list[Route]:
     return [
         Route("/pay/{order_id}", pay_page(sim), methods=["GET"]),
         Route("/pay/{order_id}/{action}", pay_action(sim), methods=["POST"]),
         Route("/_control/faults", control_faults(sim), methods=["GET", "POST"]),
         Route("/_control/transactions", control_transactions(sim), methods=["GET"]),
+        Route("/_control/deliveries", control_deliveries(sim), methods=["GET"]),
     ]

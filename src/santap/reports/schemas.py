@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+
+class MethodTotals(BaseModel):
+    cash: int = 0
+    qris: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.cash + self.qris
+
+
+class TopItem(BaseModel):
+    menu_item_id: int
+    name: str
+    quantity: int
+    revenue: int
+
+
+class DailyReport(BaseModel):
+    date: date
+    timezone: str
+    period_start: datetime
+    period_end: datetime
+    orders_placed: int
+    order_count: int
+    gross: MethodTotals
+    gross_total: int
+    refunds: MethodTotals
+    refunds_total: int
+    net: int
+    top_items: list[TopItem]

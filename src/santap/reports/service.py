@@ -1,0 +1,65 @@
+"""The owner's end-of-day numbers, for one Asia/Jakarta calendar day."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from santap.localtime import LOCAL_TZ, day_bounds
+from santap.reports import repository
+from santap.reports.schemas import DailyReport, MethodTotals, TopItem
+
+TOP_ITEMS = 10
+
+
+def _totals(rows: Sequence[Row[str, int]]) -> MethodTotals:
+    return MethodTotals(**{str(method): int(amount) for method, amount in rows})
+
+
+async def daily_report(session: AsyncSession, *, day: date) -> DailyReport:
+    start, end = day_bounds(day)
+    gross = _totals(await repository.gross_by_method(session, start, end))
+    refunds = _totals(await repository.refunds_by_method(session, start, end))
+    items = await repository.top_items(session, start, end, TOP_ITEMS)
+    return DailyReport(
+        date=day,
+        timezone=str(LOCAL_TZ),
+        period_start=start,
+        period_end=end,
+        orders_placed=await repository.orders_placed(session, start, end),
+        order_count=await repository.orders_paid(session, start, end),
+        gross=gross,
+        gross_total=gross.total,
+        refunds=refunds,
+        refunds_total=refunds.total,
+        net=gross.total - refunds.total,
+        top_items=[
+            TopItem(menu_item_id=item_id, name=name, quantity=int(qty), revenue=int(revenue))
+            for item_id, name, qty, revenue in items
+        ],
+    )
+
+
+def to_csv(report: DailyReport) -> str:
+    """One metric per row, so it opens cleanly in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "name", "quantity", "amount"])
+    writer.writerow(["summary", "date", "", report.date.isoformat()])
+    writer.writerow(["summary", "orders_placed", report.orders_placed, ""])
+    writer.writerow(["summary", "orders_paid", report.order_count, ""])
+    for method in ("cash", "qris"):
+        writer.writerow(["gross", method, "", getattr(report.gross, method)])
+    writer.writerow(["gross", "total", "", report.gross_total])
+    for method in ("cash", "qris"):
+        writer.writerow(["refunds", method, "", getattr(report.refunds, method)])
+    writer.writerow(["refunds", "total", "", report.refunds_total])
+    writer.writerow(["net", "total", "", report.net])
+    for item in report.top_items:
+        writer.writerow(["top_item", item.name, item.quantity, item.revenue])
+    return out.getvalue()

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap.localtime import LOCAL_TZ
+from santap.models import Order, Payment, Refund
+from santap.simulator import Simulator
+from tests.fixtures.factories import place_order
+
+REPORT = "/api/v1/admin/reports/daily"
+
+
+async def test_report_sums_match_a_generated_day(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    cashier_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    rng = random.Random(2026)
+    gross = {"cash": 0, "qris": 0}
+    refunds = {"cash": 0, "qris": 0}
+    quantities: Counter[str] = Counter()
+    paid_orders = 0
+    for _ in range(12):
+        lines = [
+            {"menu_item_id": demo_menu[name], "quantity": rng.randint(1, 3)}
+            for name in rng.sample(sorted(demo_menu), rng.randint(1, 3))
+        ]
+        order = await place_order(client, lines)
+        how = rng.choice(["cash", "qris", "unpaid"])
+        if how == "unpaid":
+            continue
+        if how == "cash":
+            paid = await client.post(
+                "/api/v1/payments/cash",
+                json={"order_id": order["id"], "amount_tendered": order["total_amount"] + 1000},
+                headers=cashier_headers,
+            )
+            payment_id = paid.json()["payment_id"]
+        else:
+            qris = await client.post(
+                "/api/v1/payments/qris",
+                json={"order_id": order["id"], "amount": order["total_amount"]},
+            )
+            payment_id = qris.json()["payment_id"]
+            await simulator.pay(qris.json()["order_uid"])
+            await simulator.drain()
+        paid_orders += 1
+        gross[how] += order["total_amount"]
+        for item in order["items"]:
+            quantities[item["name"]] += item["quantity"]
+        if rng.random() < 0.4:
+            amount = rng.randint(1, order["total_amount"])
+            refund = await client.post(
+                f"/api/v1/admin/payments/{payment_id}/refund",
+                json={"amount": amount, "reason": "test"},
+                headers=admin_headers,
+            )
+            assert refund.status_code == 200, refund.text
+            refunds[how] += amount
+
+    today = datetime.now(LOCAL_TZ).date()
+    response = await client.get(f"{REPORT}?date={today}", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["order_count"] == paid_orders
+    assert report["orders_placed"] == 12
+    assert report["gross"] == gross
+    assert report["gross_total"] == sum(gross.values())
+    assert report["refunds"] == refunds
+    assert report["net"] == sum(gross.values()) - sum(refunds.values())
+    top = {item["name"]: item["quantity"] for item in report["top_items"]}
+    assert top == dict(quantities)
+    assert [i["quantity"] for i in report["top_items"]] == sorted(top.values(), reverse=True)
+
+    as_csv = await client.get(f"{REPORT}?date={today}&format=csv", headers=admin_headers)
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert ["net", "total", "", str(report["net"])] in rows
+    assert ["gross", "qris", "", str(gross["qris"])] in rows
+
+    other_day = today - timedelta(days=3)
+    empty = (await client.get(f"{REPORT}?date={other_day}", headers=admin_headers)).json()
+    assert (empty["order_count"], empty["gross_total"], empty["top_items"]) == (0, 0, [])
+
+
+async def test_days_are_jakarta_days(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    cashier_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # 2026-11-25 17:00 UTC is midnight 2026-11-26 in Jakarta; a second earlier is the 25th.
+    moments = [
+        datetime(2026, 11, 25, 17, 0, tzinfo=UTC),
+        datetime(2026, 11, 25, 16, 59, 59, tzinfo=UTC),
+    ]
+    for moment in moments:
+        order = await place_order(client, [{"menu_item_id": demo_menu["Es Jeruk"], "quantity": 1}])
+        paid = await client.post(
+            "/api/v1/payments/cash",
+            json={"order_id": order["id"], "amount_tendered": 8000},
+            headers=cashier_headers,
+        )
+        async with sessionmaker() as session:
+            await session.execute(
+                update(Order)
+                .where(Order.id == order["id"])
+                .values(paid_at=moment, created_at=moment)
+            )
+            await session.execute(
+                update(Payment)
+                .where(Payment.id == paid.json()["payment_id"])
+                .values(paid_at=moment)
+            )
+            await session.execute(update(Refund).values(created_at=moment))
+            await session.commit()
+    day26 = (await client.get(f"{REPORT}?date=2026-11-26", headers=admin_headers)).json()
+    day25 = (await client.get(f"{REPORT}?date=2026-11-25", headers=admin_headers)).json()
+    assert (day26["order_count"], day26["gross"]["cash"]) == (1, 8000)
+    assert (day25["order_count"], day25["gross"]["cash"]) == (1, 8000)
+    assert day26["period_start"].startswith("2026-11-25T17:00:00")
+
+
+async def test_report_rejects_bad_dates(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for query in ("date=2026-13-01", "date=yesterday", "", "date=2026-11-26&format=xls"):
+        response = await client.get(f"{REPORT}?{query}", headers=admin_headers)
+        assert response.status_code == 422, query
