@@ -37,9 +37,7 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-async def run_command(
-    args: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
-) -> None:
+async def run_command(args: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path) -> None:
     """Run a short command to completion; its output goes to ``log``; non-zero exit raises."""
 
     def run() -> int:

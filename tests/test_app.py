@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -52,3 +53,30 @@ async def test_unexpected_errors_are_a_500_without_a_traceback(app: FastAPI) -> 
         "error": {"code": "internal_error", "message": "Internal server error", "details": None}
     }
     assert "secret internals" not in response.text
+
+
+async def test_without_a_midtrans_key_the_simulator_is_mounted_and_announced(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from santap.main import create_app
+
+    with caplog.at_level("WARNING"):
+        app = create_app(settings)
+    assert "SIMULATOR mode" in caplog.text
+    assert "no real payment can happen" in caplog.text
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.post("/_simulator/v2/charge", json={})
+    assert response.status_code == 401  # the simulator checks Midtrans' Basic auth
+
+
+async def test_with_a_midtrans_key_there_is_no_simulator(database_url: str) -> None:
+    from santap.main import create_app
+    from tests.fixtures.database import make_settings
+
+    app = create_app(make_settings(database_url, MIDTRANS_SERVER_KEY="SB-Mid-server-real"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            assert (await http.post("/_simulator/v2/charge", json={})).status_code == 404

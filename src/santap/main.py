@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -79,16 +81,28 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     if simulator is not None:
         app.mount(SIMULATOR_PATH, simulator.app)
     install_error_handlers(app)
-    app.include_router(menu_router)
-    app.include_router(orders_router)
-    app.include_router(auth_router)
-    app.include_router(board_router)
-    app.include_router(menu_admin_router)
-    app.include_router(audit_router)
-    app.include_router(payments_router)
-    app.include_router(reports_router)
+    for router in (
+        menu_router,
+        orders_router,
+        auth_router,
+        board_router,
+        menu_admin_router,
+        audit_router,
+        payments_router,
+        reports_router,
+    ):
+        _summaries_from_docstrings(router.routes)
+        app.include_router(router)
     _add_probes(app)
+    _summaries_from_docstrings(app.routes)
     return app
+
+
+def _summaries_from_docstrings(routes: Sequence[BaseRoute]) -> None:
+    """An endpoint's one-line docstring is its OpenAPI summary."""
+    for route in routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            route.summary = route.description.strip().splitlines()[0].rstrip(".")
 
 
 def _public_base_url(settings: Settings) -> str:

@@ -140,6 +140,7 @@ def control_deliveries(sim: Simulator) -> Endpoint:
                     "attempt": d.attempt,
                     "outcome": d.outcome,
                     "http_status": d.http_status,
+                    "error": d.error,
                 }
                 for d in notifier.deliveries
             ]

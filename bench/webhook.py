@@ -1,0 +1,177 @@
+"""Midtrans notifications through the whole stack vs a bare FastAPI route, in one run.
+
+    .venv/bin/python bench/webhook.py [--orders N] [--quick]
+
+Starts, on this machine: a fresh PostgreSQL database (santap_bench), the standalone simulator
+and `santap serve` (uvicorn, one worker, MIDTRANS_VERIFY_STATUS=true). Creates N orders with a
+Core-mode QRIS attempt each through the API and pays them at the simulator, whose own
+notifications are dropped. Then 32 senders POST each order's signed settlement notification
+once ("first": signature, inbox insert, status check at the simulator, row locks, state
+machine, commit), then all of them again ("duplicate": signature, inbox upsert, 2xx no-op).
+The baseline is a FastAPI POST route returning {} under `uvicorn --workers 1 --log-level
+warning`, fed the same bodies by the same senders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import time
+from typing import Any
+
+from _common import (
+    JSON,
+    SERVER_KEY,
+    Call,
+    Connection,
+    Result,
+    bare_caller,
+    free_port,
+    menu_item,
+    order_flow,
+    prepare_database,
+    print_table,
+    run_load,
+    run_loop,
+    santap_env,
+    start_bare,
+    start_santap,
+    start_simulator,
+    stop,
+    verdict,
+)
+from santap.gateways.midtrans import compute_signature
+
+DATABASE = "santap_bench"
+CONCURRENCY = 32
+SETUP_CONCURRENCY = 16
+WEBHOOK = "/api/v1/webhooks/midtrans"
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0
+
+
+async def create_orders(port: int, item_id: int, count: int) -> list[str]:
+    created: list[dict[str, Any]] = []
+    result = await run_load("setup", port, SETUP_CONCURRENCY, count, order_flow(item_id, created))
+    if result.errors:
+        raise RuntimeError(f"creating orders failed: {result.labels}")
+    return [payment["order_uid"] for payment in created]
+
+
+async def pay_and_fetch(port: int, order_uids: list[str]) -> list[bytes]:
+    """Pay every attempt at the simulator; return each one's settlement notification body."""
+    auth = "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
+    bodies: dict[int, bytes] = {}
+
+    async def pay(connection: Connection, n: int) -> str:
+        uid = order_uids[n]
+        status, raw = await connection.request("POST", f"/pay/{uid}/pay")
+        if status != 303:
+            raise RuntimeError(f"pay: {status}")
+        status, raw = await connection.request(
+            "GET", f"/v2/{uid}/status", headers=f"Authorization: {auth}\r\n"
+        )
+        answer = json.loads(raw)
+        if answer.get("transaction_status") != "settlement":
+            raise RuntimeError(f"status: {status} {raw[:100]!r}")
+        bodies[n] = notification(answer)
+        return "paid"
+
+    result = await run_load("pay", port, SETUP_CONCURRENCY, len(order_uids), pay)
+    if result.errors:
+        raise RuntimeError(f"paying at the simulator failed: {result.labels}")
+    return [bodies[n] for n in range(len(order_uids))]
+
+
+def notification(status_answer: dict[str, Any]) -> bytes:
+    """What Midtrans would POST: the status fields, signed with the server key."""
+    body = {**status_answer, "status_message": "midtrans payment notification"}
+    body["signature_key"] = compute_signature(
+        body["order_id"], body["status_code"], body["gross_amount"], SERVER_KEY
+    )
+    return json.dumps(body).encode()
+
+
+def webhook_caller(bodies: list[bytes]) -> Call:
+    async def call(connection: Connection, n: int) -> str:
+        status, raw = await connection.request("POST", WEBHOOK, bodies[n % len(bodies)], JSON)
+        if status != 200:
+            raise RuntimeError(f"webhook answered {status}: {raw[:100]!r}")
+        return str(json.loads(raw)["status"])
+
+    return call
+
+
+async def measure(santap_port: int, bare_port: int, bodies: list[bytes]) -> list[Result]:
+    count = len(bodies)
+    bare_total = max(count, 5000)
+    # Warm both servers' connection handling (and Santap's DB pool) before measuring.
+    await run_load("warm", bare_port, CONCURRENCY, 500, bare_caller(bodies[0]))
+    bare = await run_load(
+        "bare POST {}", bare_port, CONCURRENCY, bare_total, bare_caller(bodies[0])
+    )
+    first = await run_load("webhook first", santap_port, CONCURRENCY, count, webhook_caller(bodies))
+    again = await run_load(
+        "webhook duplicate", santap_port, CONCURRENCY, count, webhook_caller(bodies)
+    )
+    return [bare, first, again]
+
+
+def report(results: list[Result], orders: int, setup_s: float) -> None:
+    bare, first, duplicate = results
+    print(
+        f"\n{orders} orders, {CONCURRENCY} concurrent senders, keep-alive HTTP/1.1; "
+        f"setup (orders + QRIS + paying) {setup_s:.0f} s"
+    )
+    print_table(results, unit="notif/s")
+    for result in (first, duplicate):
+        ratio = result.rate / bare.rate
+        p99 = result.percentile(99)
+        print(
+            f"{result.name}: {ratio:.2f}x the bare route's throughput "
+            f"(target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)}); "
+            f"p99 {p99:.1f} ms (target < {TARGET_P99_MS:.0f}: {verdict(p99 < TARGET_P99_MS)})"
+        )
+
+
+async def set_faults(port: int, faults: dict[str, float]) -> None:
+    connection = Connection(port)
+    try:
+        status, raw = await connection.request(
+            "POST", "/_control/faults", json.dumps(faults).encode(), JSON
+        )
+    finally:
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"setting faults: {status} {raw!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=3000, help="paid orders to notify about")
+    parser.add_argument("--quick", action="store_true", help="300 orders")
+    args = parser.parse_args()
+    orders = 300 if args.quick else args.orders
+    database_url = prepare_database(DATABASE)
+    sim_port, santap_port, bare_port = free_port(), free_port(), free_port()
+    processes = [start_simulator(sim_port, SERVER_KEY)]
+    try:
+        processes.append(start_santap(santap_port, santap_env(database_url, sim_port)))
+        processes.append(start_bare(bare_port))
+        started = time.perf_counter()
+        item_id = menu_item(santap_port)
+        uids = run_loop(create_orders(santap_port, item_id, orders))
+        # Drop the simulator's own notifications: the benchmark delivers them.
+        run_loop(set_faults(sim_port, {"drop_rate": 1.0}))
+        bodies = run_loop(pay_and_fetch(sim_port, uids))
+        setup_s = time.perf_counter() - started
+        results = run_loop(measure(santap_port, bare_port, bodies))
+    finally:
+        for process in reversed(processes):
+            stop(process)
+    report(results, orders, setup_s)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from santap import cli, migrate
+from santap.db import create_engine
+from tests.fixtures.database import make_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("SANTAP_", "MIDTRANS_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SANTAP_ENV", "test")
+    return tmp_path
+
+
+def test_db_upgrade_and_seed_demo_are_idempotent(workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'cli.db'}"
+    env = {"DATABASE_URL": url}
+    assert runner.invoke(cli.app, ["db", "upgrade"], env=env).exit_code == 0
+    first = runner.invoke(cli.app, ["seed-demo"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "7 items added" in first.output
+    again = runner.invoke(cli.app, ["seed-demo"], env=env)
+    assert "0 items added" in again.output
+
+
+def test_serve_prepares_a_fresh_sqlite_database(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: dict[str, object] = {}
+
+    def fake_run(app: object, **kwargs: object) -> None:
+        served.update(kwargs, app=app)
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    result = runner.invoke(cli.app, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert (workdir / "santap.db").exists()
+    assert "Seeded the demo menu" in result.output
+    assert served["port"] == 8123
+    assert served["host"] == "127.0.0.1"
+    settings = make_settings(f"sqlite:///{workdir / 'santap.db'}")
+    assert asyncio.run(_revision(settings)) == migrate.head_revision(settings)
+
+
+async def _revision(settings: object) -> str | None:
+    engine = create_engine(settings)  # type: ignore[arg-type]
+    try:
+        return await migrate.current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_serve_refuses_an_unmigrated_postgres_and_says_what_to_run(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not serve"))
+    monkeypatch.setattr(cli, "_schema_is_current", _not_current)
+    result = runner.invoke(
+        cli.app, ["serve"], env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/none"}
+    )
+    assert result.exit_code == 1
+    assert "santap db upgrade" in result.output
+
+
+async def _not_current(_settings: object) -> bool:
+    return False
+
+
+def test_bad_configuration_is_a_clean_message_without_secrets(workdir: Path) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["seed-demo"],
+        env={"MIDTRANS_SERVER_KEY": "Mid-server-topsecret", "MIDTRANS_IS_PRODUCTION": "false"},
+    )
+    assert result.exit_code == 2
+    assert "Configuration error" in result.output
+    assert "topsecret" not in result.output
+
+
+def test_schema_check_tells_migrated_from_empty(tmp_path: Path, database_url: str) -> None:
+    empty = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert asyncio.run(cli._schema_is_current(empty)) is False
+    assert asyncio.run(cli._schema_is_current(make_settings(database_url))) is True

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from santap.config import ConfigError, Settings, to_async_url
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h:5432/db", "postgresql+asyncpg://u@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("sqlite:///santap.db", "sqlite+aiosqlite:///santap.db"),
+        ("sqlite:////abs/path.db", "sqlite+aiosqlite:////abs/path.db"),
+    ],
+)
+def test_plain_urls_get_the_async_driver(url: str, expected: str) -> None:
+    assert to_async_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "santap.db"])
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        to_async_url(url)
+
+
+def test_defaults_are_sqlite_in_development_with_the_sandbox() -> None:
+    settings = _settings()
+    assert settings.database_url == "sqlite:///santap.db"
+    assert settings.env == "development"
+    assert settings.simulator_mode
+    assert settings.core_base_url == "https://api.sandbox.midtrans.com"
+    assert settings.snap_base_url == "https://app.sandbox.midtrans.com"
+    assert settings.midtrans_qris_mode == "snap"
+    assert settings.midtrans_qris_expiry_minutes == 15
+    assert settings.midtrans_verify_status is True
+
+
+def test_production_hosts_and_overrides() -> None:
+    prod = _settings(MIDTRANS_IS_PRODUCTION=True, MIDTRANS_SERVER_KEY="Mid-server-abc")
+    assert prod.core_base_url == "https://api.midtrans.com"
+    assert prod.snap_base_url == "https://app.midtrans.com"
+    local = _settings(
+        MIDTRANS_SNAP_BASE_URL="http://127.0.0.1:9000/", MIDTRANS_CORE_BASE_URL="http://x:1"
+    )
+    assert (local.snap_base_url, local.core_base_url) == ("http://127.0.0.1:9000", "http://x:1")
+
+
+@pytest.mark.parametrize(
+    ("key", "production"),
+    [("SB-Mid-server-secret123", True), ("Mid-server-secret123", False)],
+)
+def test_key_and_mode_must_agree_and_the_error_hides_the_key(key: str, production: bool) -> None:
+    with pytest.raises(ValidationError) as info:
+        _settings(MIDTRANS_SERVER_KEY=key, MIDTRANS_IS_PRODUCTION=production)
+    messages = " ".join(e["msg"] for e in info.value.errors(include_input=False))
+    assert "MIDTRANS_IS_PRODUCTION" in messages
+    assert "secret123" not in messages
+    assert "secret123" not in repr(_settings(MIDTRANS_SERVER_KEY="SB-Mid-server-secret123"))
+
+
+def test_secret_key_is_required_in_production() -> None:
+    with pytest.raises(ConfigError, match="SANTAP_SECRET_KEY"):
+        _settings(SANTAP_ENV="production").signing_key()
+    assert _settings(SANTAP_ENV="production", SANTAP_SECRET_KEY="k" * 40).signing_key() == "k" * 40
+
+
+def test_development_secret_is_generated_once_beside_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(DATABASE_URL=f"sqlite:///{tmp_path / 'shop.db'}")
+    first = settings.signing_key()
+    assert "SANTAP_SECRET_KEY is not set" in caplog.text
+    assert first not in caplog.text
+    assert (tmp_path / ".santap_secret").read_text().strip() == first
+    assert (tmp_path / ".santap_secret").stat().st_mode & 0o077 == 0
+    assert settings.signing_key() == first
+    assert len(first) >= 32
+
+
+def test_network_lists_are_parsed_from_comma_separated_env() -> None:
+    settings = _settings(MIDTRANS_WEBHOOK_ALLOWED_IPS="149.129.216.115, 8.215.0.0/16")
+    assert [str(n) for n in settings.midtrans_webhook_allowed_ips] == [
+        "149.129.216.115/32",
+        "8.215.0.0/16",
+    ]
+    with pytest.raises(ValidationError):
+        _settings(TRUSTED_PROXIES="not-an-ip")
