@@ -298,6 +298,69 @@ def run_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return uvloop.run(coroutine)
 
 
+class CpuMeter:
+    """CPU seconds used by groups of processes (Linux /proc), to show who the bottleneck is."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._ticks = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> dict[str, float]:
+        return {name: sum(map(self._cpu, pids())) for name, pids in self._groups.items()}
+
+    def _cpu(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self._ticks  # utime + stime
+
+
+def tree(process: subprocess.Popen[bytes] | int) -> Callable[[], list[int]]:
+    """The process and its descendants (uvicorn workers are children)."""
+    root = process if isinstance(process, int) else process.pid
+
+    def pids() -> list[int]:
+        found, frontier = [root], [root]
+        while frontier:
+            pid = frontier.pop()
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            found += map(int, children)
+            frontier += map(int, children)
+        return found
+
+    return pids
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def self_pids() -> list[int]:
+    return [os.getpid()]
+
+
+async def metered(meter: CpuMeter, load: Coroutine[Any, Any, Result]) -> Result:
+    """Run a load and note the CPU milliseconds per request each process group used."""
+    before = meter.sample()
+    result = await load
+    after = meter.sample()
+    used = {name: (after[name] - before[name]) * 1000 / result.requests for name in after}
+    result.note = "  ".join(f"{name} {ms:.2f}" for name, ms in used.items())
+    return result
+
+
 # --- output ---------------------------------------------------------------------------------
 
 
@@ -310,8 +373,12 @@ def print_table(results: Sequence[Result], unit: str = "req/s") -> None:
             f"{r.percentile(99):>9.1f}{max(r.latencies) * 1000:>9.1f}{r.errors:>8}"
         )
     for r in results:
-        if r.labels and (len(r.labels) > 1 or r.errors):
-            print(f"  {r.name} answers: {dict(sorted(r.labels.items()))}")
+        print(f"  {r.name} answers: {dict(sorted(r.labels.items()))}")
+    if any(r.note for r in results):
+        print("CPU ms per request (all of the machine's processes in a group, 2 cores):")
+        for r in results:
+            if r.note:
+                print(f"  {r.name:<{width}}{r.note}")
 
 
 def verdict(ok: bool) -> str:

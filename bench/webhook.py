@@ -25,20 +25,25 @@ from _common import (
     SERVER_KEY,
     Call,
     Connection,
+    CpuMeter,
     Result,
     bare_caller,
     free_port,
     menu_item,
+    metered,
     order_flow,
+    postgres_pids,
     prepare_database,
     print_table,
     run_load,
     run_loop,
     santap_env,
+    self_pids,
     start_bare,
     start_santap,
     start_simulator,
     stop,
+    tree,
     verdict,
 )
 from santap.gateways.midtrans import compute_signature
@@ -103,19 +108,24 @@ def webhook_caller(bodies: list[bytes]) -> Call:
     return call
 
 
-async def measure(santap_port: int, bare_port: int, bodies: list[bytes]) -> list[Result]:
+async def measure(
+    santap_port: int, bare_port: int, bodies: list[bytes], meter: CpuMeter
+) -> list[Result]:
     count = len(bodies)
-    bare_total = max(count, 5000)
-    # Warm both servers' connection handling (and Santap's DB pool) before measuring.
-    await run_load("warm", bare_port, CONCURRENCY, 500, bare_caller(bodies[0]))
-    bare = await run_load(
-        "bare POST {}", bare_port, CONCURRENCY, bare_total, bare_caller(bodies[0])
-    )
-    first = await run_load("webhook first", santap_port, CONCURRENCY, count, webhook_caller(bodies))
-    again = await run_load(
-        "webhook duplicate", santap_port, CONCURRENCY, count, webhook_caller(bodies)
-    )
-    return [bare, first, again]
+    bare = bare_caller(bodies[0])
+    # Warm the bare server's connection handling (Santap was warmed by the setup).
+    await run_load("warm", bare_port, CONCURRENCY, 500, bare)
+    return [
+        await metered(meter, run_load("bare POST {}", bare_port, CONCURRENCY, 5000, bare)),
+        await metered(
+            meter,
+            run_load("webhook first", santap_port, CONCURRENCY, count, webhook_caller(bodies)),
+        ),
+        await metered(
+            meter,
+            run_load("webhook duplicate", santap_port, CONCURRENCY, count, webhook_caller(bodies)),
+        ),
+    ]
 
 
 def report(results: list[Result], orders: int, setup_s: float) -> None:
@@ -166,7 +176,16 @@ def main() -> None:
         run_loop(set_faults(sim_port, {"drop_rate": 1.0}))
         bodies = run_loop(pay_and_fetch(sim_port, uids))
         setup_s = time.perf_counter() - started
-        results = run_loop(measure(santap_port, bare_port, bodies))
+        meter = CpuMeter(
+            {
+                "santap": tree(processes[1]),
+                "bare": tree(processes[2]),
+                "simulator": tree(processes[0]),
+                "postgres": postgres_pids,
+                "load": self_pids,
+            }
+        )
+        results = run_loop(measure(santap_port, bare_port, bodies, meter))
     finally:
         for process in reversed(processes):
             stop(process)

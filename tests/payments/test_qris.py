@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import Payment
+from santap.models.base import utcnow
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
 from tests.fixtures.payments import order_with_qris
@@ -228,3 +230,50 @@ async def test_payment_poll_is_public_and_carries_no_customer_details(
     assert "628123456789" not in polled.text
     assert (await client.get("/api/v1/payments/SNTP-1-doesnotexist")).status_code == 404
     assert (await client.get("/api/v1/payments/bad%20uid")).status_code == 422
+
+
+async def test_an_attempt_about_to_expire_is_closed_at_midtrans_before_a_new_one(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    first = (await client.post("/api/v1/payments/qris", json=_body(order))).json()
+    await simulator.choose_qris(first["order_uid"])
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Payment)
+            .where(Payment.order_uid == first["order_uid"])
+            .values(expires_at=utcnow() + timedelta(seconds=30))
+        )
+        await session.commit()
+    second = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert second.status_code == 201
+    assert second.json()["order_uid"] != first["order_uid"]
+    assert simulator.transactions[first["order_uid"]].status == "cancel"
+    assert [p.status for p in await _payments(sessionmaker)] == ["cancelled", "pending"]
+
+
+async def test_an_expiring_attempt_found_paid_pays_the_order_instead(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    first = (await client.post("/api/v1/payments/qris", json=_body(order))).json()
+    simulator.faults.drop_rate = 1.0
+    await simulator.pay(first["order_uid"])
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Payment)
+            .where(Payment.order_uid == first["order_uid"])
+            .values(expires_at=utcnow() + timedelta(seconds=30))
+        )
+        await session.commit()
+    second = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "order_not_payable"
+    assert [p.status for p in await _payments(sessionmaker)] == ["paid"]
+    assert len(simulator.transactions) == 1

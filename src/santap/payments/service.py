@@ -19,7 +19,7 @@ from santap.gateways.midtrans import (
 from santap.models import Order, OrderStatus, Payment, PaymentMethod, PaymentStatus
 from santap.models.base import utcnow
 from santap.orders import service as orders_service
-from santap.payments import repository
+from santap.payments import repository, voiding
 from santap.payments.gateway import PaymentGateway, gateway_failure, idempotency_key
 from santap.payments.schemas import PaymentRead, QrisPaymentCreate, QrisPaymentRead
 
@@ -31,6 +31,8 @@ REUSE_MARGIN = timedelta(seconds=60)
 
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
+    # Raised before any change, or after closing an attempt found paid: that must be kept.
+    keeps_changes = True
 
 
 class AmountMismatch(Unprocessable):
@@ -67,9 +69,17 @@ async def create_qris_payment(
     order wait and then reuse the attempt instead of creating a second transaction."""
     order = await orders_service.get_order(session, order_id=data.order_id, for_update=True)
     ensure_payable(order, data.amount)
-    for attempt in await repository.open_qris_attempts(session, order.id):
+    open_attempts = await repository.open_qris_attempts(session, order.id)
+    for attempt in open_attempts:
         if attempt.expires_at is not None and attempt.expires_at > utcnow() + REUSE_MARGIN:
             return qris_read(attempt), False
+    if open_attempts:
+        # About to expire: close it at Midtrans so the customer cannot pay twice. Midtrans
+        # may answer that it was paid just now, and then the order is paid.
+        await voiding.close_open_attempts(
+            session, order_id=order.id, gateway=gateway, actor="customer"
+        )
+        ensure_payable(order)
     payment = Payment(
         order_id=order.id,
         method=PaymentMethod.QRIS,
