@@ -56,7 +56,10 @@ async def read_snapshot(
     deliveries: dict[str, Any],
 ) -> Snapshot:
     async with engine.connect() as conn:
-        orders = dict((await conn.execute(text('SELECT id, status FROM "order"'))).tuples().all())
+        orders = {
+            int(row[0]): str(row[1])
+            for row in await conn.execute(text('SELECT id, status FROM "order"'))
+        }
         payments = [
             dict(row)
             for row in (
@@ -95,12 +98,12 @@ async def read_snapshot(
     )
 
 
-async def unsettled(engine: AsyncEngine, truth: list[dict[str, Any]]) -> int:
-    """Payments whose status does not yet follow a final simulator status, plus stored
+async def unsettled(engine: AsyncEngine, truth: list[dict[str, Any]]) -> dict[str, int]:
+    """Payments whose status does not yet follow a final simulator status, and stored
     genuine notifications not applied yet."""
     final = {tx["order_id"]: tx["transaction_status"] for tx in truth}
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT order_uid, status FROM payment"))).tuples().all()
+        rows = (await conn.execute(text("SELECT order_uid, status FROM payment"))).all()
         unapplied = (
             await conn.execute(
                 text(
@@ -113,7 +116,7 @@ async def unsettled(engine: AsyncEngine, truth: list[dict[str, Any]]) -> int:
         for uid, status in rows
         if final.get(uid) in FINAL and EXPECTED_PAYMENT[str(final[uid])] != status
     )
-    return lagging + int(unapplied)
+    return {"payments behind": lagging, "unapplied notifications": int(unapplied)}
 
 
 def check(snapshot: Snapshot, planned: dict[str, str], forged: list[Forgery]) -> Verdict:
@@ -135,8 +138,10 @@ def _truth_mismatches(snapshot: Snapshot) -> list[str]:
             continue
         uid, status = payment["order_uid"], payment["status"]
         truth = snapshot.truth.get(uid)
-        if truth is None and status == "failed":
-            continue  # the charge itself failed: Midtrans never had it
+        if status == "failed" and truth in (None, "pending", "expire"):
+            # The charge failed or timed out: the customer never saw a QR to pay, though a
+            # timed-out charge may live on at Midtrans until it expires (counted as ghosts).
+            continue
         expected = EXPECTED_PAYMENT.get(str(truth), f"<simulator says {truth}>")
         if status != expected:
             problems.append(f"{uid} is {status}, simulator {truth}")
@@ -227,6 +232,7 @@ def figures(snapshot: Snapshot, forged: list[Forgery]) -> dict[str, int]:
         "sim_cancel": truth["cancel"],
         "sim_pending": truth["pending"],
         "ghosts": sum(1 for uid in snapshot.truth if uid not in db_uids),
+        "failed_charges": sum(1 for p in snapshot.payments if p["status"] == "failed"),
         "dispatched": snapshot.counts.get("dispatched", 0),
         "dropped": snapshot.counts.get("dropped", 0),
         "duplicated": snapshot.counts.get("duplicated", 0),

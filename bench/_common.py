@@ -42,7 +42,7 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Start a server and wait until ``ready_url`` answers (any status)."""
     process = subprocess.Popen(list(command), env=env, cwd=ROOT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # workers start slowly on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{command[0]} exited with {process.returncode}")
@@ -246,9 +246,13 @@ class Result:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1000
 
 
-async def run_load(name: str, port: int, concurrency: int, total: int, call: Call) -> Result:
-    """``total`` calls from ``concurrency`` senders, each on its own keep-alive connection."""
+async def run_load(
+    name: str, port: int, concurrency: int, total: int, call: Call, *, seconds: float = 1e9
+) -> Result:
+    """``total`` calls from ``concurrency`` senders, each on its own keep-alive connection;
+    senders start no new call after ``seconds`` (keeps a run short on a slow machine)."""
     counter = itertools.count()
+    deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     labels: dict[str, int] = {}
     errors = 0
@@ -257,7 +261,7 @@ async def run_load(name: str, port: int, concurrency: int, total: int, call: Cal
         nonlocal errors
         connection = Connection(port)
         try:
-            while (n := next(counter)) < total:
+            while (n := next(counter)) < total and time.perf_counter() < deadline:
                 started = time.perf_counter()
                 try:
                     label = await call(connection, n)
@@ -273,8 +277,7 @@ async def run_load(name: str, port: int, concurrency: int, total: int, call: Cal
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
-    seconds = time.perf_counter() - started
-    return Result(name, total, seconds, latencies, labels, errors)
+    return Result(name, len(latencies), time.perf_counter() - started, latencies, labels, errors)
 
 
 def bare_caller(body: bytes) -> Call:
@@ -304,9 +307,17 @@ class CpuMeter:
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self._groups = groups
         self._ticks = os.sysconf("SC_CLK_TCK")
+        # Last reading per process, so one that exits (a pooled DB connection) still counts.
+        self._seen: dict[tuple[str, int], float] = {}
 
     def sample(self) -> dict[str, float]:
-        return {name: sum(map(self._cpu, pids())) for name, pids in self._groups.items()}
+        for name, pids in self._groups.items():
+            for pid in pids():
+                self._seen[name, pid] = self._cpu(pid)
+        totals = dict.fromkeys(self._groups, 0.0)
+        for (name, _), cpu in self._seen.items():
+            totals[name] += cpu
+        return totals
 
     def _cpu(self, pid: int) -> float:
         try:
@@ -335,15 +346,21 @@ def tree(process: subprocess.Popen[bytes] | int) -> Callable[[], list[int]]:
     return pids
 
 
-def postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
+def postgres_backends(database: str) -> Callable[[], list[int]]:
+    """The server processes serving ``database`` (not other users of the same server)."""
+    marker = f" {database} ".encode()
+
+    def pids() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if marker in (entry / "cmdline").read_bytes():
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        return found
+
     return pids
 
 

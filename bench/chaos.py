@@ -16,8 +16,8 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import logging
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench._chaos_checks import Forgery, Verdict, check, figures, read_snapshot, unsettled
+from bench._forgery import FORGERIES, forged_body
 from bench._procs import (
     SANTAP,
     Server,
@@ -37,18 +39,15 @@ from bench._procs import (
     run_command,
     with_database,
 )
-from santap.config import Settings
-from santap.db import create_engine
-from santap.gateways.midtrans import compute_signature
+from santap.config import to_async_url
+
+logger = logging.getLogger("bench.chaos")
 
 SERVER_KEY = "SB-Mid-server-CHAOS"
-ATTACKER_KEY = "SB-Mid-server-ATTACKER"
 CHAOS_DATABASE = "santap_chaos"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 WEBHOOK = "/api/v1/webhooks/midtrans"
 FATES = ("pay", "expire", "cancel")
-FORGERIES = ("bad_signature", "wrong_key", "tampered_amount", "tampered_status")
-STATUS_CODES = {"settlement": "200", "pending": "201", "expire": "202", "cancel": "202"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,7 @@ class ChaosResult:
     interrupted: int
     errors: list[str]
     seconds: float
+    phases: dict[str, float]
     workdir: Path
 
     @property
@@ -119,14 +119,21 @@ async def run_chaos(config: ChaosConfig | None = None, **overrides: Any) -> Chao
     workdir = config.workdir or Path(tempfile.mkdtemp(prefix="santap-chaos-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    phases: dict[str, float] = {}
+    clock = _Clock(phases)
     database_url = await _prepare_database(config, workdir)
+    clock.lap("setup")
     cluster = _cluster(config, database_url, workdir)
-    engine = create_engine(Settings(_env_file=None, DATABASE_URL=database_url))  # type: ignore[call-arg]
+    # Only reads, so no pool tuning or SQLite write serialization needed.
+    engine = create_async_engine(to_async_url(database_url))
     workload = Workload(config, cluster)
     try:
         await cluster.start()
+        clock.lap("start")
         await workload.run()
+        clock.lap("workload")
         await _settle(config, cluster, engine, workload.errors)
+        clock.lap("settle")
         truth, deliveries = await _simulator_state(workload.http, cluster.simulator.base_url)
         _keep(workdir, truth, deliveries)
         snapshot = await read_snapshot(engine, truth, deliveries)
@@ -144,6 +151,7 @@ async def run_chaos(config: ChaosConfig | None = None, **overrides: Any) -> Chao
         interrupted=workload.interrupted,
         errors=workload.errors,
         seconds=time.monotonic() - started,
+        phases=phases,
         workdir=workdir,
     )
 
@@ -205,6 +213,15 @@ def _cluster(config: ChaosConfig, database_url: str, workdir: Path) -> Cluster:
 
 class ChaosError(Exception):
     pass
+
+
+class _Clock:
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases, self.last = phases, time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name], self.last = now - self.last, now
 
 
 @dataclass
@@ -273,6 +290,8 @@ class Workload:
         uid = str(payment["order_uid"])
         self.planned[uid] = fate
         self._placed += 1
+        if self._placed % 500 == 0:
+            logger.info("%d orders placed", self._placed)
         if self._placed >= self.config.orders * self.config.kill_at:
             self._kill_now.set()
         await self._act(uid, fate)
@@ -319,7 +338,7 @@ class Workload:
         """Claim the opposite of what happened, so a forgery that got through would show."""
         kind = self.rng.choice(FORGERIES)
         claim = "expire" if fate == "pay" else "settlement"
-        raw = json.dumps(forged_body(kind, uid, claim, amount))
+        raw = json.dumps(forged_body(kind, uid, claim, amount, server_key=SERVER_KEY))
         for attempt in range(30):
             instance = self._pick(self.rng.randrange(2) + attempt)
             try:
@@ -348,42 +367,9 @@ class Workload:
         self.restarts += 1
 
 
-def notification(uid: str, status: str, gross: str, key: str) -> dict[str, Any]:
-    code = STATUS_CODES[status]
-    return {
-        "transaction_time": "2026-11-26 10:00:00",
-        "transaction_status": status,
-        "transaction_id": "00000000-0000-4000-8000-000000000000",
-        "status_message": "midtrans payment notification",
-        "status_code": code,
-        "signature_key": compute_signature(uid, code, gross, key),
-        "payment_type": "qris",
-        "order_id": uid,
-        "merchant_id": "G000000000",
-        "gross_amount": gross,
-        "fraud_status": "accept",
-        "currency": "IDR",
-    }
-
-
-def forged_body(kind: str, uid: str, claim: str, amount: int) -> dict[str, Any]:
-    gross = f"{amount}.00"
-    if kind == "bad_signature":
-        return {
-            **notification(uid, claim, gross, SERVER_KEY),
-            "signature_key": secrets.token_hex(64),
-        }
-    if kind == "wrong_key":
-        return notification(uid, claim, gross, ATTACKER_KEY)
-    if kind == "tampered_amount":
-        # A genuine settlement for this order, captured and replayed for a smaller amount.
-        return {**notification(uid, "settlement", gross, SERVER_KEY), "gross_amount": "1000.00"}
-    # A genuine pending notification rewritten to claim a final status.
-    genuine = notification(uid, "pending", gross, SERVER_KEY)
-    return {**genuine, "transaction_status": claim, "status_code": STATUS_CODES[claim]}
-
-
-async def _settle(config: ChaosConfig, cluster: Cluster, engine: Any, errors: list[str]) -> None:
+async def _settle(
+    config: ChaosConfig, cluster: Cluster, engine: AsyncEngine, errors: list[str]
+) -> None:
     """Wait for the simulator to finish delivering and for the database to catch up."""
     sim = cluster.simulator.base_url
     deadline = time.monotonic() + config.settle_timeout_s
@@ -392,12 +378,13 @@ async def _settle(config: ChaosConfig, cluster: Cluster, engine: Any, errors: li
             notifier = (await http.get(f"{sim}/_control/deliveries?log=0")).json()
             truth = (await http.get(f"{sim}/_control/transactions")).json()
             behind = await unsettled(engine, truth)
-            if notifier["in_flight"] == 0 and behind == 0:
+            if notifier["in_flight"] == 0 and not any(behind.values()):
                 return
+            logger.info("settling: %d deliveries in flight, %s", notifier["in_flight"], behind)
             if time.monotonic() > deadline:
                 errors.append(
                     f"not settled after {config.settle_timeout_s:.0f} s: "
-                    f"{notifier['in_flight']} deliveries in flight, {behind} payments behind"
+                    f"{notifier['in_flight']} deliveries in flight, {behind}"
                 )
                 return
             await asyncio.sleep(1.0)
@@ -419,6 +406,7 @@ def _keep(workdir: Path, truth: list[dict[str, Any]], deliveries: dict[str, Any]
 
 def _render(result: ChaosResult) -> str:
     f, c = result.figures, result.config
+    phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result.phases.items())
     backend = "PostgreSQL" if c.postgres_url else "SQLite"
     rows = [
         ("database", f"{backend}, 2 instances, reconcile every {c.reconcile_interval_s:g} s"),
@@ -429,7 +417,10 @@ def _render(result: ChaosResult) -> str:
             f"{f['sim_settlement']}/{f['sim_expire']}/{f['sim_cancel']}",
         ),
         ("orders paid in DB", f"{f['orders_paid']}"),
-        ("ghost charges (cut by kill) / pending", f"{f['ghosts']} / {f['sim_pending']}"),
+        (
+            "ghost charges (cut by kill) / failed / pending",
+            f"{f['ghosts']} / {f['failed_charges']} / {f['sim_pending']}",
+        ),
         ("notifications dispatched", f"{f['dispatched']} (x2 instances)"),
         (
             "  dropped / duplicated / reordered",
@@ -449,7 +440,10 @@ def _render(result: ChaosResult) -> str:
         ("needs_refund flags", f"{f['needs_refund']}"),
     ]
     rows += [(name, str(count)) for name, count in result.verdict.numbers.items()]
-    rows += [("driver errors", str(len(result.errors))), ("duration", f"{result.seconds:.1f} s")]
+    rows += [
+        ("driver errors", str(len(result.errors))),
+        ("duration", f"{result.seconds:.1f} s ({phases})"),
+    ]
     width = max(len(name) for name, _ in rows)
     lines = [f"Santap chaos run: {c.orders} orders, seed {c.seed}"]
     lines += [f"  {name:<{width}}  {value}" for name, value in rows]
@@ -473,6 +467,8 @@ def main() -> None:
     parser.add_argument("--settle-timeout", type=float, default=600.0)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     config = ChaosConfig(
         orders=args.orders,
         postgres_url=None if args.sqlite else args.database_url,

@@ -1,6 +1,6 @@
 """Throughput and latency of MidtransClient vs the official midtransclient, against the simulator.
 
-    .venv/bin/python bench/gateway.py [--requests N] [--quick]
+    .venv/bin/python bench/gateway.py [--requests N] [--quick] [--max-connections N]
 
 The simulator runs under uvicorn in a subprocess (its own core and GIL); the clients run here.
 """
@@ -10,19 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import midtransclient
 
+from _common import free_port, run_loop, start_simulator, stop
 from santap.gateways.midtrans import (
     ItemDetail,
     MidtransClient,
@@ -52,27 +48,6 @@ class Cell:
 
     def percentile(self, q: int) -> float:
         return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_simulator(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "santap.simulator", "--port", str(port)]
-    command += ["--server-key", SERVER_KEY, "--log-level", "warning"]
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_control/faults", timeout=0.5)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the simulator did not start")
 
 
 def snap_body(order_id: str) -> dict[str, object]:
@@ -125,10 +100,15 @@ def run_threads(op: str, concurrency: int, total: int, call: Callable[[int], obj
     return Cell(op, concurrency, "midtransclient", total, seconds, latencies, errors)
 
 
-async def bench_santap(base: str, total: int, status_ids: list[str]) -> list[Cell]:
+async def bench_santap(
+    base: str, total: int, status_ids: list[str], max_connections: int
+) -> list[Cell]:
     cells = []
     async with MidtransClient(
-        server_key=SERVER_KEY, snap_base_url=base, core_base_url=base
+        server_key=SERVER_KEY,
+        snap_base_url=base,
+        core_base_url=base,
+        max_connections=max_connections,
     ) as client:
         for concurrency in CONCURRENCY:
 
@@ -178,14 +158,6 @@ async def prepare_status_orders(base: str) -> list[str]:
     return ids
 
 
-def run_loop(coroutine: Coroutine[Any, Any, list[Cell]]) -> list[Cell]:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
-
-
 def print_table(cells: list[Cell]) -> None:
     print(
         f"{'op':<7}{'conc':>5}  {'client':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
@@ -206,22 +178,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per table cell")
     parser.add_argument("--quick", action="store_true", help="200 requests per cell")
+    parser.add_argument(
+        "--max-connections", type=int, default=16, help="MidtransClient's pool (default 16)"
+    )
     args = parser.parse_args()
     total = 200 if args.quick else args.requests
     port = free_port()
-    process = start_simulator(port)
+    process = start_simulator(port, SERVER_KEY)
     base = f"http://127.0.0.1:{port}"
     try:
         status_ids = asyncio.run(prepare_status_orders(base))
         started = time.perf_counter()
         # uvloop when installed: it is the loop uvicorn gives the app in production.
-        cells = run_loop(bench_santap(base, total, status_ids))
+        cells = run_loop(bench_santap(base, total, status_ids, args.max_connections))
         cells += bench_official(base, total, status_ids)
         elapsed = time.perf_counter() - started
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-    print(f"{total} requests per cell, simulator on {base}, {elapsed:.0f} s in total")
+        stop(process)
+    print(
+        f"{total} requests per cell, simulator on {base}, {elapsed:.0f} s in total, "
+        f"MidtransClient max_connections={args.max_connections}"
+    )
     print_table(cells)
 
 

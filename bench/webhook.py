@@ -32,7 +32,7 @@ from _common import (
     menu_item,
     metered,
     order_flow,
-    postgres_pids,
+    postgres_backends,
     prepare_database,
     print_table,
     run_load,
@@ -159,7 +159,7 @@ async def set_faults(port: int, faults: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=3000, help="paid orders to notify about")
+    parser.add_argument("--orders", type=int, default=1500, help="paid orders to notify about")
     parser.add_argument("--quick", action="store_true", help="300 orders")
     args = parser.parse_args()
     orders = 300 if args.quick else args.orders
@@ -181,7 +181,7 @@ def main() -> None:
                 "santap": tree(processes[1]),
                 "bare": tree(processes[2]),
                 "simulator": tree(processes[0]),
-                "postgres": postgres_pids,
+                "postgres": postgres_backends(DATABASE),
                 "load": self_pids,
             }
         )

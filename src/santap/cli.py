@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from datetime import timedelta
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from santap import migrate
@@ -17,6 +17,7 @@ from santap.db import create_engine, create_sessionmaker
 from santap.errors import SantapError
 from santap.menu import service as menu_service
 from santap.models import StaffRole
+from santap.observability.logging import configure_from_settings
 from santap.staff import cli as staff_cli
 
 app = typer.Typer(
@@ -119,22 +120,45 @@ def serve(
             "The database schema is not up to date. Run `santap db upgrade` first.", err=True
         )
         raise typer.Exit(code=1)
-    logging.basicConfig(level=settings.log_level)
+    configure_from_settings(settings)
+    # log_config=None: uvicorn's loggers propagate to our JSON handler; our middleware writes
+    # the access line (with route template and request id), so uvicorn's own is off.
     log_level = settings.log_level.lower()
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=None,
+            access_log=False,
+        )
         return
     # Workers are fresh (spawned) processes that build their settings from the environment,
     # so the one value derived here must travel through it.
     os.environ.setdefault("SANTAP_PUBLIC_BASE_URL", str(settings.public_base_url))
     uvicorn.run(
-        "santap.main:create_app",
+        "santap.cli:worker_app",
         factory=True,
         workers=workers,
+        # uvicorn kills a worker that misses its 5 s ping; on a loaded machine a worker still
+        # importing or busy with a burst misses it and is respawned over and over.
+        timeout_worker_healthcheck=30,
         host=host,
         port=port,
         log_level=log_level,
+        log_config=None,
+        access_log=False,
     )
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``--workers`` process: spawned fresh, it sets up its own logging."""
+    from santap.main import create_app
+
+    settings = Settings()
+    configure_from_settings(settings)
+    return create_app(settings)
 
 
 @app.command("create-staff")

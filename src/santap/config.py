@@ -8,7 +8,7 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     reconcile_min_age_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_MIN_AGE_S")
     access_token_ttl_s: int = Field(8 * 3600, gt=0, validation_alias="SANTAP_ACCESS_TOKEN_TTL_S")
     log_level: str = Field("INFO", validation_alias="SANTAP_LOG_LEVEL")
+    log_format: Literal["json", "text"] = Field("json", validation_alias="SANTAP_LOG_FORMAT")
+    # /ready fails when more valid notifications than this sit unapplied for over 5 minutes.
+    ready_max_stale_inbox: int = Field(10, ge=0, validation_alias="SANTAP_READY_MAX_STALE_INBOX")
 
     midtrans_server_key: SecretStr | None = Field(None, validation_alias="MIDTRANS_SERVER_KEY")
     midtrans_client_key: str | None = Field(None, validation_alias="MIDTRANS_CLIENT_KEY")

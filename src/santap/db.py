@@ -20,6 +20,8 @@ from santap.errors import SantapError
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    # SQL arguments (password hashes, notification bodies) stay out of logs and error messages.
+    kwargs.setdefault("hide_parameters", True)
     if settings.is_sqlite:
         engine = create_async_engine(
             settings.async_database_url, connect_args={"timeout": 30}, **kwargs

@@ -9,21 +9,23 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
+from starlette.routing import BaseRoute
 
 from santap import __version__
 from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
 from santap.config import Settings
 from santap.db import create_engine, create_sessionmaker
-from santap.errors import error_response, install_error_handlers
+from santap.errors import document_undecodable_body, error_response, install_error_handlers
 from santap.gateways.midtrans import MidtransClient
 from santap.inprocess import InProcessTransport
 from santap.menu.endpoints import admin_router as menu_admin_router
 from santap.menu.endpoints import router as menu_router
+from santap.observability.install import install_observability
+from santap.observability.service import stale_inbox_count
 from santap.orders.endpoints import router as orders_router
 from santap.payments.endpoints import router as payments_router
 from santap.payments.gateway import PaymentGateway
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     if simulator is not None:
         app.mount(SIMULATOR_PATH, simulator.app)
     install_error_handlers(app)
+    install_observability(app, settings)
     for router in (
         menu_router,
         orders_router,
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         reports_router,
     ):
         _summaries_from_docstrings(router.routes)
+        document_undecodable_body(router.routes)
         app.include_router(router)
     _add_probes(app)
     _summaries_from_docstrings(app.routes)
@@ -165,15 +169,29 @@ def _add_probes(app: FastAPI) -> None:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["ops"], responses={503: {"description": "Database unreachable"}})
+    @app.get(
+        "/ready",
+        tags=["ops"],
+        responses={503: {"description": "Database unreachable, or notifications piling up"}},
+    )
     async def ready() -> JSONResponse:
-        """The database answers."""
+        """The database answers and stored notifications are being applied."""
         try:
             async with app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+            stale = await stale_inbox_count(app.state.sessionmaker)
         except Exception:
             logger.warning("readiness check failed: database unreachable", exc_info=True)
             return error_response(503, "not_ready", "Database is not reachable")
+        limit = app.state.settings.ready_max_stale_inbox
+        if stale > limit:
+            logger.warning("readiness check failed: %d stale unapplied notifications", stale)
+            return error_response(
+                503,
+                "not_ready",
+                "Notifications are piling up unapplied for over 5 minutes",
+                details={"stale_unapplied_notifications": stale, "max": limit},
+            )
         return JSONResponse({"status": "ready"})
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from santap.audit import service
 from santap.audit.schemas import AuditLogPage
 from santap.db import SessionDep, TransactionalRoute
+from santap.models.base import NO_NUL
 from santap.staff.dependencies import AdminDep
 
 router = APIRouter(prefix="/api/v1/admin/audit", tags=["audit"], route_class=TransactionalRoute)
@@ -23,8 +24,8 @@ async def list_audit_log(
     _staff: AdminDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    entity_type: Annotated[str | None, Query(max_length=50)] = None,
-    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    entity_type: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
 ) -> AuditLogPage:
     """Staff actions, newest first."""
     return await service.list_entries(

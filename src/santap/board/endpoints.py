@@ -39,8 +39,10 @@ async def list_orders(
     session: SessionDep,
     _staff: CashierDep,
     status: Annotated[list[OrderStatus] | None, Query()] = None,
+    # The first and last representable days have no UTC bounds (Jakarta is UTC+7).
     day: Annotated[
-        date | None, Query(alias="date", description="Asia/Jakarta day, YYYY-MM-DD")
+        date | None,
+        Query(alias="date", gt=date.min, lt=date.max, description="Asia/Jakarta day, YYYY-MM-DD"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

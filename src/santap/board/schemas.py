@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from santap.models import OrderStatus
+from santap.models.base import NO_NUL
 from santap.orders.schemas import OrderItemRead
 from santap.pagination import CursorKey
 
@@ -49,7 +50,10 @@ class KitchenStatusUpdate(BaseModel):
 
 
 class OrderCancel(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL),
+    ]
 
 
 class BoardCursor(CursorKey):

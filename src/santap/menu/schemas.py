@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from santap.models.base import MAX_ID
+from santap.models.base import MAX_ID, NO_NUL
 
 
 class MenuItemRead(BaseModel):
@@ -40,8 +40,12 @@ class MenuRead(BaseModel):
 
 MAX_PRICE = 100_000_000
 Price = Annotated[StrictInt, Field(gt=0, le=MAX_PRICE)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=NO_NUL)
+]
 Position = Annotated[StrictInt, Field(ge=0, le=10_000)]
 CategoryId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 

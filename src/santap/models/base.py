@@ -19,6 +19,8 @@ NAMING_CONVENTION = {
 
 # Largest id a client may send: PostgreSQL BIGINT's maximum.
 MAX_ID = 2**63 - 1
+# PostgreSQL text cannot hold NUL, so every client string headed for SQL carries this pattern.
+NO_NUL = r"^[^\x00]*$"
 
 # SQLite has no 64-bit autoincrement type distinct from INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")

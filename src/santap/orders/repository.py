@@ -20,5 +20,11 @@ async def get_order(
     return await session.scalar(query)
 
 
+async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
+    """The order row alone, locked (PostgreSQL): what a status change needs."""
+    query = select(Order).where(Order.id == order_id).with_for_update()
+    return await session.scalar(query)
+
+
 def add(session: AsyncSession, order: Order) -> None:
     session.add(order)

@@ -6,23 +6,27 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, computed_field
 
 from santap.models import OrderStatus
-from santap.models.base import MAX_ID
+from santap.models.base import MAX_ID, NO_NUL
 from santap.payments.schemas import PaymentSummary, payment_status_of
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 
 
 class OrderItemCreate(BaseModel):
     menu_item_id: Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
     quantity: Annotated[StrictInt, Field(ge=1, le=99)]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
+        | None
+    ) = None
 
 
 class OrderCreate(BaseModel):
     items: Annotated[list[OrderItemCreate], Field(min_length=1, max_length=50)]
-    table_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
+    table_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=NO_NUL)]
+        | None
+    ) = None
     customer_name: ShortText | None = None
 
 

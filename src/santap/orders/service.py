@@ -82,6 +82,14 @@ async def get_order(session: AsyncSession, *, order_id: int, for_update: bool = 
     return order
 
 
+async def lock_order(session: AsyncSession, *, order_id: int) -> Order:
+    """Lock the order row without loading its lines: for settling and status changes."""
+    order = await repository.lock_order(session, order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
 async def get_order_for_customer(
     session: AsyncSession, *, order_id: int, token: str | None
 ) -> Order:

@@ -28,6 +28,10 @@ router = APIRouter(tags=["payments"], route_class=TransactionalRoute)
 
 MAX_NOTIFICATION_BYTES = 64 * 1024
 
+_ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid staff token"},
+    403: {"description": "Admin role required"},
+}
 _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Order not found"},
     409: {"description": "Order is not awaiting payment"},
@@ -112,6 +116,7 @@ async def take_cash(
 @router.post(
     "/api/v1/admin/payments/{payment_id}/refund",
     responses={
+        **_ADMIN_ONLY,
         404: {"description": "Payment not found"},
         409: {"description": "Payment is not refundable"},
         422: {"description": "Bad amount"},
@@ -132,7 +137,7 @@ async def refund_payment(
     )
 
 
-@router.get("/api/v1/admin/payments")
+@router.get("/api/v1/admin/payments", responses=_ADMIN_ONLY)
 async def list_flagged_payments(
     session: SessionDep,
     _admin: AdminDep,

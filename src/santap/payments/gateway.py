@@ -25,7 +25,8 @@ class PaymentGateway:
     server_key: str = field(default="", repr=False)
 
 
-def get_gateway(request: Request) -> PaymentGateway:
+async def get_gateway(request: Request) -> PaymentGateway:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
     gateway: PaymentGateway = request.app.state.payment_gateway
     return gateway
 

@@ -18,6 +18,7 @@ from santap.errors import NotFound, SantapError, Unauthorized
 from santap.gateways.midtrans import MidtransError, verify_signature
 from santap.models import Notification, Payment
 from santap.models.base import utcnow
+from santap.observability import metrics
 from santap.payments import repository
 from santap.payments.gateway import PaymentGateway
 from santap.payments.settlement import GatewayReport, apply_report
@@ -70,6 +71,22 @@ async def receive(
     gateway: PaymentGateway,
 ) -> str:
     """Handle one delivery; returns the outcome for the 2xx answer or raises a SantapError."""
+    try:
+        outcome = await _receive(session, raw=raw, source_ip=source_ip, gateway=gateway)
+    except SantapError as exc:
+        metrics.count_notification(exc.code)
+        raise
+    metrics.count_notification(outcome)
+    return outcome
+
+
+async def _receive(
+    session: AsyncSession,
+    *,
+    raw: bytes,
+    source_ip: str | None,
+    gateway: PaymentGateway,
+) -> str:
     body = parse_body(raw)
     valid = verify_signature(body, gateway.server_key)
     notification = await repository.store_notification(

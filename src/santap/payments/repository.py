@@ -95,15 +95,10 @@ async def store_notification(session: AsyncSession, values: dict[str, Any]) -> N
             index_elements=[Notification.dedupe_key],
             set_={"deliveries": Notification.deliveries + 1},
         )
-        .returning(Notification.id)
+        .returning(Notification)
     )
-    notification_id = (await session.execute(statement)).scalar_one()
-    query = (
-        select(Notification)
-        .where(Notification.id == notification_id)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(query)).scalar_one()
+    result = await session.scalars(statement, execution_options={"populate_existing": True})
+    return result.one()
 
 
 async def get_notification(session: AsyncSession, notification_id: int) -> Notification | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from santap.models import PaymentMethod, PaymentStatus
-from santap.models.base import MAX_ID
+from santap.models.base import MAX_ID, NO_NUL
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -105,7 +105,10 @@ class CashPaymentRead(BaseModel):
 
 class RefundCreate(BaseModel):
     amount: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_NUL),
+    ]
 
 
 class RefundRead(BaseModel):

@@ -83,7 +83,7 @@ async def apply_report(
     session: AsyncSession, *, payment: Payment, report: GatewayReport, actor: str
 ) -> str:
     """Lock the order, then the attempt, and move them as the report says; returns the outcome."""
-    order = await orders_service.get_order(session, order_id=payment.order_id, for_update=True)
+    order = await orders_service.lock_order(session, order_id=payment.order_id)
     payment = await repository.lock(session, payment)
     target, challenged = target_status(report)
     if report.transaction_id and not payment.transaction_id:

@@ -17,12 +17,19 @@ router = APIRouter(prefix="/api/v1/admin/reports", tags=["reports"], route_class
 @router.get(
     "/daily",
     response_model=DailyReport,
-    responses={200: {"content": {"text/csv": {}}, "description": "The report (JSON or CSV)"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The report (JSON or CSV)"},
+        401: {"description": "No valid staff token"},
+        403: {"description": "Admin role required"},
+    },
 )
 async def daily_report(
     session: SessionDep,
     _admin: AdminDep,
-    day: Annotated[date, Query(alias="date", description="Asia/Jakarta calendar day")],
+    # The first and last representable days have no UTC bounds (Jakarta is UTC+7).
+    day: Annotated[
+        date, Query(alias="date", gt=date.min, lt=date.max, description="Asia/Jakarta calendar day")
+    ],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> DailyReport | Response:
     """Orders, takings by method, refunds and top items for one Asia/Jakarta day."""

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS_MIN = (2, 10, 30, 90, 210)
 MAX_REDIRECTS = 5
 DELIVERY_TIMEOUT_S = 15.0  # Midtrans waits 15 s for an answer
+# Deliveries beyond this wait on a semaphore, not in httpcore's pool, whose per-request cost
+# grows with its waiters (encode/httpx#3215): thousands of queued deliveries froze the loop.
+MAX_CONCURRENT_POSTS = 32
 HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json",
@@ -63,6 +66,7 @@ class Notifier:
         self._client = client
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, asyncio.Event] = {}
+        self._sending = asyncio.Semaphore(MAX_CONCURRENT_POSTS)
         self.deliveries: list[Delivery] = []
         # Notifications dispatched and the faults rolled on them (for the chaos run's summary).
         self.counts: Counter[str] = Counter()
@@ -153,6 +157,10 @@ class Notifier:
         return nominal * self._faults.rng.uniform(0.75, 1.25)
 
     async def _post(self, url: str, body: bytes) -> tuple[int | None, str | None]:
+        async with self._sending:
+            return await self._post_following(url, body)
+
+    async def _post_following(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         target = url
         try:
             for _ in range(MAX_REDIRECTS + 1):

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, StringConstraints
 
 from santap.models import StaffRole
+from santap.models.base import NO_NUL
 
 Username = Annotated[
     str,
@@ -21,7 +22,7 @@ MIN_PASSWORD_LENGTH = 8
 
 class LoginRequest(BaseModel):
     # Loose limits: anything malformed is just a failed login with the usual message.
-    username: Annotated[str, StringConstraints(max_length=200)]
+    username: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 

@@ -23,6 +23,7 @@ from santap.gateways.midtrans.schemas import (
     SnapTransactionRequest,
     TransactionStatus,
 )
+from santap.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,36 @@ class MidtransClient:
         *,
         allow_407: bool,
     ) -> dict[str, Any]:
+        """One HTTP exchange, counted in the gateway metrics."""
+        started = time.perf_counter()
+        result = "error"
+        try:
+            body = await self._exchange(method, url, json, headers, allow_407=allow_407)
+        except MidtransTimeout:
+            result = "timeout"
+            raise
+        except MidtransUnavailable:
+            result = "unavailable"
+            raise
+        except asyncio.CancelledError:
+            # A caller's own deadline (asyncio.timeout around a status check) cut it short.
+            result = "timeout"
+            raise
+        else:
+            result = "ok"
+            return body
+        finally:
+            metrics.observe_gateway_call(_operation(url), result, time.perf_counter() - started)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        json: dict[str, Any] | None,
+        headers: dict[str, str],
+        *,
+        allow_407: bool,
+    ) -> dict[str, Any]:
         path = httpx.URL(url).path
         started = time.perf_counter()
         try:
@@ -234,6 +265,21 @@ class MidtransClient:
                 f"Midtrans {method} {path}: idempotent request still in progress", http_status=202
             )
         return decode_body(response, allow_407=allow_407)
+
+
+# The last path segment of every URL this client builds names the operation.
+_OPERATIONS = {
+    "transactions": "snap_create",
+    "charge": "charge",
+    "status": "status",
+    "cancel": "cancel",
+    "expire": "expire",
+    "refund": "refund",
+}
+
+
+def _operation(url: str) -> str:
+    return _OPERATIONS.get(httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1], "other")
 
 
 def _notification_headers(notification_url: str | None) -> dict[str, str]:

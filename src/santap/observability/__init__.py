@@ -1,0 +1,1 @@
+"""Observability for the engineer on call: JSON logs with request ids, Prometheus metrics."""
