@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import schemathesis
 
@@ -11,7 +11,7 @@ from santap.main import create_app
 from tests.fixtures.database import make_settings
 
 SEED = 20261126
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = {"positive": 30, "negative": 20}
 
 # Mixed into generated values: what breaks a PostgreSQL-backed app (NUL in text, integers
 # past BIGINT) and what trips naive text handling.
@@ -41,16 +41,19 @@ CHECKS = (
 )
 
 
-def load_schema() -> schemathesis.BaseSchema:
-    """The document does not depend on the database, so it is read from an app never started;
+def load_schema(mode: Literal["positive", "negative"]) -> schemathesis.BaseSchema:
+    """Positive: schemathesis' boundary-value coverage, then valid requests carrying hostile
+    values. Negative: malformed requests only (wrong types, broken bodies), to reach past
+    validation into the error paths. Separate runs, so neither crowds out the other.
+
+    The document does not depend on the database, so it is read from an app never started;
     the started app, on the test database, is handed to each call."""
     document = create_app(make_settings("sqlite://")).openapi()
-    return schemathesis.openapi.from_dict(
-        document, config=schemathesis.Config.from_dict(fuzz_config(document))
-    )
+    config = fuzz_config(document, mode)
+    return schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(config))
 
 
-def fuzz_config(document: dict[str, Any]) -> dict[str, Any]:
+def fuzz_config(document: dict[str, Any], mode: Literal["positive", "negative"]) -> dict[str, Any]:
     type_bindings = {
         kind: {"dictionary": f"hostile-{kind}", "probability": HOSTILE_PROBABILITY}
         for kind in HOSTILE_VALUES
@@ -59,7 +62,8 @@ def fuzz_config(document: dict[str, Any]) -> dict[str, Any]:
         "seed": SEED,
         "dictionaries": {f"hostile-{kind}": {"values": v} for kind, v in HOSTILE_VALUES.items()},
         "generation": {
-            "max-examples": MAX_EXAMPLES,
+            "mode": mode,
+            "max-examples": MAX_EXAMPLES[mode],
             "deterministic": True,
             "database": "none",
             # Path, query and header parameters by type; body fields need a binding each.
@@ -70,7 +74,8 @@ def fuzz_config(document: dict[str, Any]) -> dict[str, Any]:
             for path, kind in _body_leaves(document)
             if kind in type_bindings
         },
-        "phases": {"fuzzing": {"generation": {"mode": "positive"}}},
+        # Boundary values, valid and not, once: with the positive run.
+        "phases": {"coverage": {"enabled": mode == "positive", "generation": {"mode": "all"}}},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
     }
 

@@ -124,7 +124,7 @@ async def apply_notification(
     body: dict[str, Any],
     gateway: PaymentGateway,
 ) -> str:
-    """Apply a stored notification; on a gateway failure it stays unapplied for a retry."""
+    """Apply a stored, locked notification; on a gateway failure it stays unapplied."""
     try:
         report = await _verified_report(payment, body, gateway)
     except (MidtransError, TimeoutError) as exc:
@@ -135,11 +135,10 @@ async def apply_notification(
     if report is None:
         _close(notification, "not_at_midtrans")
         return "not_at_midtrans"
-    locked = await repository.get_notification(session, notification.id)
-    if locked is None or locked.applied_at is not None:
-        return "duplicate"
+    # The caller holds the inbox row's lock (the upsert, or SELECT ... FOR UPDATE in the
+    # reconciler), so no other transaction can apply this notification meanwhile.
     outcome = await apply_report(session, payment=payment, report=report, actor="midtrans")
-    _close(locked, outcome)
+    _close(notification, outcome)
     return outcome
 
 
