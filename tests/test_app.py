@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from santap.config import Settings
+from santap.errors import install_error_handlers
 
 
 async def test_health_and_ready(client: httpx.AsyncClient) -> None:
@@ -40,7 +41,11 @@ async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncC
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
 
 
-async def test_unexpected_errors_are_a_500_without_a_traceback(app: FastAPI) -> None:
+async def test_unexpected_errors_are_a_500_without_a_traceback() -> None:
+    # Its own app: the failing route must not join the shared app's route metrics.
+    app = FastAPI()
+    install_error_handlers(app)
+
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")

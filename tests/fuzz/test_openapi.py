@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import zlib
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
@@ -17,33 +17,38 @@ from schemathesis import Case
 
 from santap.models.base import MAX_ID
 from tests.fuzz._schema import load_schema
-from tests.fuzz.conftest import Seeded
+from tests.fuzz._seed import Seeded
 
 T = TypeVar("T")
 
-valid_requests = load_schema("positive")
-malformed_requests = load_schema("negative")
+fuzzed = load_schema("positive")
+malformed = load_schema("negative")
 # The app is built and seeded once per operation, not once per example.
 once_per_operation = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@valid_requests.parametrize()
+@fuzzed.parametrize()
 @once_per_operation
-def test_valid_requests_answer_as_documented(case: Case, fuzz_app: FastAPI, seeded: Seeded) -> None:
-    for variant in _variants(case, seeded):
-        variant.call_and_validate(app=fuzz_app)
-
-
-@malformed_requests.parametrize()
-@once_per_operation
-def test_malformed_requests_answer_as_documented(
-    case: Case, fuzz_app: FastAPI, seeded: Seeded
+def test_operation_answers_as_documented(
+    case: Case[Any], fuzz_app: FastAPI, seeded: Seeded
 ) -> None:
+    _send(case, fuzz_app, seeded)
+
+
+@malformed.parametrize()
+@once_per_operation
+def test_malformed_request_answers_as_documented(
+    case: Case[Any], fuzz_app: FastAPI, seeded: Seeded
+) -> None:
+    _send(case, fuzz_app, seeded)
+
+
+def _send(case: Case[Any], app: FastAPI, seeded: Seeded) -> None:
     for variant in _variants(case, seeded):
-        variant.call_and_validate(app=fuzz_app)
+        variant.call_and_validate(app=app)
 
 
-def _variants(case: Case, seeded: Seeded) -> Iterator[Case]:
+def _variants(case: Case[Any], seeded: Seeded) -> Iterator[Case[Any]]:
     yield case
     if case.method.upper() != case.operation.method.upper():
         return  # an undocumented method: the 405 does not depend on who asks
@@ -57,7 +62,7 @@ def _variants(case: Case, seeded: Seeded) -> Iterator[Case]:
         yield _as_customer(_pointed(case, seeded, {}), seeded)
 
 
-def _pointed(case: Case, seeded: Seeded, credentials: dict[str, str]) -> Case:
+def _pointed(case: Case[Any], seeded: Seeded, credentials: dict[str, str]) -> Case[Any]:
     """``case`` as an explicit request: valid ids name seeded rows, sent with ``credentials``.
 
     A fresh case, not ``case.derive()``: a derived case keeps the generated one's metadata,
@@ -66,7 +71,7 @@ def _pointed(case: Case, seeded: Seeded, credentials: dict[str, str]) -> Case:
         name: value for name, value in case.headers.items() if name.lower() != "authorization"
     }
     body = _point_body(case.body, seeded) if isinstance(case.body, dict) else case.body
-    return case.operation.Case(
+    pointed: Case[Any] = case.operation.Case(
         method=case.method,
         path_parameters=_point_path(case.path_parameters, seeded),
         headers={**headers, **credentials},
@@ -75,9 +80,10 @@ def _pointed(case: Case, seeded: Seeded, credentials: dict[str, str]) -> Case:
         body=body,
         media_type=case.media_type,
     )
+    return pointed
 
 
-def _as_customer(case: Case, seeded: Seeded) -> Case:
+def _as_customer(case: Case[Any], seeded: Seeded) -> Case[Any]:
     order = _pick(seeded.orders, case.path_parameters.get("order_id"))
     if order is not None:
         case.path_parameters["order_id"] = order.id
@@ -121,14 +127,13 @@ def _pick(pool: tuple[T, ...], value: object) -> T | None:
     if not pool:
         return None
     if _is_id(value):
-        assert isinstance(value, int)
         return pool[value % len(pool)]
     if isinstance(value, str) and value:
         return pool[zlib.crc32(value.encode()) % len(pool)]
     return None
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 

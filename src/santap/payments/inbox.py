@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,6 +81,33 @@ async def receive(
     return outcome
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What Midtrans said about a transaction, asked before any database work."""
+
+    report: GatewayReport | None = None  # None: Midtrans has no such transaction (yet)
+    error: str | None = None  # the status check failed; apply later
+
+
+async def verify_with_midtrans(
+    order_uid: str, body: dict[str, Any], gateway: PaymentGateway
+) -> Verification:
+    """Midtrans' own answer when verification is on (signatures do not cover the status),
+    else the signed body. A Snap attempt whose payer has not picked a method is a 404."""
+    if not gateway.verify_status:
+        return Verification(report=GatewayReport.from_mapping(body))
+    try:
+        async with asyncio.timeout(gateway.verify_timeout_s):
+            status = await gateway.client.get_status(order_uid)
+    except MidtransError as exc:
+        if exc.is_not_found:
+            return Verification()
+        return Verification(error=f"status check failed: {exc!r}"[:500])
+    except TimeoutError:
+        return Verification(error="status check timed out")
+    return Verification(report=GatewayReport.from_mapping(status.raw))
+
+
 async def _receive(
     session: AsyncSession,
     *,
@@ -89,6 +117,9 @@ async def _receive(
 ) -> str:
     body = parse_body(raw)
     valid = verify_signature(body, gateway.server_key)
+    # Ask Midtrans before the first statement: no transaction, row lock or pooled connection
+    # is held across the network call, however slow Midtrans is.
+    verification = await verify_with_midtrans(body["order_id"], body, gateway) if valid else None
     notification = await repository.store_notification(
         session,
         {
@@ -102,62 +133,44 @@ async def _receive(
             "received_at": utcnow(),
         },
     )
-    if not valid:
+    if verification is None:
         logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
         raise InvalidSignature("Invalid signature_key")
     if notification.applied_at is not None:
         return "duplicate"
     payment = await repository.get_by_uid(session, body["order_id"])
     if payment is None:
-        _close(notification, "unknown_transaction")
+        # Left unapplied: a retry finds the attempt once its creation has committed, and
+        # the reconciler closes it if it never does (e.g. a dashboard test ping).
+        notification.outcome = "unknown_transaction"
         raise UnknownTransaction(f"Unknown order_id {body['order_id']!r}")
-    return await apply_notification(
-        session, notification=notification, payment=payment, body=body, gateway=gateway
+    return await apply_verified(
+        session, notification=notification, payment=payment, verification=verification
     )
 
 
-async def apply_notification(
+async def apply_verified(
     session: AsyncSession,
     *,
     notification: Notification,
     payment: Payment,
-    body: dict[str, Any],
-    gateway: PaymentGateway,
+    verification: Verification,
 ) -> str:
-    """Apply a stored, locked notification; on a gateway failure it stays unapplied."""
-    try:
-        report = await _verified_report(payment, body, gateway)
-    except (MidtransError, TimeoutError) as exc:
-        notification.last_error = f"status check failed: {exc!r}"[:500]
+    """Apply a stored notification whose row the caller holds locked (the upsert, or the
+    reconciler's SELECT ... FOR UPDATE), so no other transaction applies it meanwhile."""
+    if verification.error is not None:
+        notification.last_error = verification.error
         notification.outcome = "retry"
         logger.warning("status check for %s failed; left for reconciliation", payment.order_uid)
         return "queued"
-    if report is None:
+    if verification.report is None:
         _close(notification, "not_at_midtrans")
         return "not_at_midtrans"
-    # The caller holds the inbox row's lock (the upsert, or SELECT ... FOR UPDATE in the
-    # reconciler), so no other transaction can apply this notification meanwhile.
-    outcome = await apply_report(session, payment=payment, report=report, actor="midtrans")
+    outcome = await apply_report(
+        session, payment=payment, report=verification.report, actor="midtrans"
+    )
     _close(notification, outcome)
     return outcome
-
-
-async def _verified_report(
-    payment: Payment, body: dict[str, Any], gateway: PaymentGateway
-) -> GatewayReport | None:
-    """What to act on: Midtrans' own answer when verification is on, else the signed body.
-
-    None means Midtrans has no such transaction yet (a Snap attempt not chosen yet)."""
-    if not gateway.verify_status:
-        return GatewayReport.from_mapping(body)
-    try:
-        async with asyncio.timeout(gateway.verify_timeout_s):
-            status = await gateway.client.get_status(payment.order_uid)
-    except MidtransError as exc:
-        if exc.is_not_found:
-            return None
-        raise
-    return GatewayReport.from_mapping(status.raw)
 
 
 def _close(notification: Notification, outcome: str) -> None:

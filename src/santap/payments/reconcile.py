@@ -70,21 +70,19 @@ async def reconcile_once(
 async def _apply_stored(
     sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Notification
 ) -> str:
+    uid = row.order_uid or ""
+    verification = await inbox.verify_with_midtrans(uid, json.loads(row.raw_body), gateway)
     async with sessionmaker() as session:
-        payment = await repository.get_by_uid(session, row.order_uid or "")
         notification = await repository.get_notification(session, row.id)
         if notification is None or notification.applied_at is not None:
             return "duplicate"
+        payment = await repository.get_by_uid(session, uid)
         if payment is None:
             notification.outcome, notification.applied_at = "unknown_transaction", utcnow()
             await session.commit()
             return "unknown_transaction"
-        outcome = await inbox.apply_notification(
-            session,
-            notification=notification,
-            payment=payment,
-            body=json.loads(notification.raw_body),
-            gateway=gateway,
+        outcome = await inbox.apply_verified(
+            session, notification=notification, payment=payment, verification=verification
         )
         await session.commit()
         return outcome
