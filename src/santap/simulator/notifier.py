@@ -23,6 +23,7 @@ MAX_REDIRECTS = 5
 DELIVERY_TIMEOUT_S = 15.0  # Midtrans waits 15 s for an answer
 # Deliveries beyond this wait on a semaphore, not in httpcore's pool, whose per-request cost
 # grows with its waiters (encode/httpx#3215): thousands of queued deliveries froze the loop.
+CLOSE_GRACE_S = 5.0
 MAX_CONCURRENT_POSTS = 32
 HEADERS = {
     "Content-Type": "application/json",
@@ -65,6 +66,8 @@ class Notifier:
         self._time_factor = time_factor
         self._client = client
         self._tasks: set[asyncio.Task[None]] = set()
+        self._posting: set[asyncio.Task[Any]] = set()
+        self._closing = False
         self._held: dict[str, asyncio.Event] = {}
         self._sending = asyncio.Semaphore(MAX_CONCURRENT_POSTS)
         self.deliveries: list[Delivery] = []
@@ -109,6 +112,13 @@ class Notifier:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def aclose(self) -> None:
+        """Stop: waiting retries end now; a POST already on the wire gets a moment to finish,
+        since cancelling the receiver mid-request could strand its database transaction."""
+        self._closing = True
+        for task in list(self._tasks - self._posting):
+            task.cancel()
+        if self._posting:
+            await asyncio.wait(list(self._posting), timeout=CLOSE_GRACE_S)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -145,6 +155,8 @@ class Notifier:
             self.deliveries.append(
                 Delivery(url, order_id, status, attempt, outcome, http_status, error)
             )
+            if self._closing:
+                return
             if delivered or attempt >= min(retry_budget(http_status), len(RETRY_DELAYS_MIN)):
                 if not delivered:
                     logger.warning("gave up delivering %s notification for %s", status, order_id)
@@ -157,8 +169,14 @@ class Notifier:
         return nominal * self._faults.rng.uniform(0.75, 1.25)
 
     async def _post(self, url: str, body: bytes) -> tuple[int | None, str | None]:
+        task = asyncio.current_task()
         async with self._sending:
-            return await self._post_following(url, body)
+            if task is not None:
+                self._posting.add(task)
+            try:
+                return await self._post_following(url, body)
+            finally:
+                self._posting.discard(task)
 
     async def _post_following(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         target = url
