@@ -80,17 +80,21 @@ def _charge_request() -> QrisChargeRequest:
 
 
 @pytest.fixture
-async def midtrans() -> AsyncIterator[MidtransClient]:
-    async with MidtransClient(
-        server_key=KEY, snap_base_url=SNAP, core_base_url=CORE, retry_backoff_s=0
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+async def midtrans(mock: respx.MockRouter) -> AsyncIterator[MidtransClient]:
+    async with MidtransClient(
+        server_key=KEY,
+        snap_base_url=SNAP,
+        core_base_url=CORE,
+        retry_backoff_s=0,
+        transport=httpx.MockTransport(mock.async_handler),
+    ) as client:
+        yield client
 
 
 async def test_snap_create_sends_wire_body_and_headers(

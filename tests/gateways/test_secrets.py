@@ -42,7 +42,11 @@ async def test_errors_and_logs_hide_key(caplog: pytest.LogCaptureFixture) -> Non
         mock.post(f"{BASE}/snap/v1/transactions").respond(401, json={"error_messages": ["no"]})
         mock.post(f"{BASE}/v2/O-1/cancel").respond(200, text="not json")
         async with MidtransClient(
-            server_key=KEY, snap_base_url=BASE, core_base_url=BASE, retry_backoff_s=0
+            server_key=KEY,
+            snap_base_url=BASE,
+            core_base_url=BASE,
+            retry_backoff_s=0,
+            transport=httpx.MockTransport(mock.async_handler),
         ) as client:
             for call in (
                 client.get_status("O-1"),
@@ -71,7 +75,9 @@ async def test_from_settings_uses_urls_timeouts_and_acquirer() -> None:
         route = mock.post("http://core.test/v2/charge").respond(
             200, json={"status_code": "400", "status_message": "stop"}
         )
-        client = MidtransClient.from_settings(settings, server_key=KEY)
+        client = MidtransClient.from_settings(
+            settings, server_key=KEY, transport=httpx.MockTransport(mock.async_handler)
+        )
         async with client:
             assert "core.test" in repr(client)
             assert "app.sandbox.midtrans.com" in repr(client)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from santap.config import Settings
+from santap.gateways.midtrans._transport import default_transport
 from santap.gateways.midtrans._wire import decode_body
 from santap.gateways.midtrans.errors import MidtransError, MidtransTimeout, MidtransUnavailable
 from santap.gateways.midtrans.schemas import (
@@ -64,10 +65,7 @@ class MidtransClient:
                 "User-Agent": USER_AGENT,
             },
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            transport=transport or default_transport(max_connections=max_connections),
             follow_redirects=False,
         )
 
@@ -79,6 +77,7 @@ class MidtransClient:
         server_key: str,
         snap_base_url: str | None = None,
         core_base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> MidtransClient:
         return cls(
             server_key=server_key,
@@ -87,6 +86,7 @@ class MidtransClient:
             connect_timeout=settings.midtrans_connect_timeout_s,
             read_timeout=settings.midtrans_read_timeout_s,
             acquirer=settings.midtrans_qris_acquirer,
+            transport=transport,
         )
 
     def __repr__(self) -> str:
@@ -116,7 +116,9 @@ class MidtransClient:
         request.check_amounts()
         body = await self._call(
             "POST",
-            f"{self._snap_base_url}/snap/v1/transactions",
+            self._snap_base_url,
+            "/snap/v1/transactions",
+            operation="snap_create",
             json=request.to_wire(),
             headers=_notification_headers(notification_url),
         )
@@ -136,7 +138,9 @@ class MidtransClient:
             headers["Idempotency-Key"] = idempotency_key
         body = await self._call(
             "POST",
-            f"{self._core_base_url}/v2/charge",
+            self._core_base_url,
+            "/v2/charge",
+            operation="charge",
             json=request.to_wire(acquirer=self._acquirer),
             headers=headers,
             retry=idempotency_key is not None,
@@ -144,16 +148,16 @@ class MidtransClient:
         return QrisCharge.model_validate(body)
 
     async def get_status(self, order_id: str) -> TransactionStatus:
-        body = await self._call("GET", self._core_url(order_id, "status"), retry=True)
+        body = await self._call_core("GET", order_id, "status", retry=True)
         return TransactionStatus.model_validate(body)
 
     async def cancel(self, order_id: str) -> TransactionStatus:
-        body = await self._call("POST", self._core_url(order_id, "cancel"))
+        body = await self._call_core("POST", order_id, "cancel")
         return TransactionStatus.model_validate(body)
 
     async def expire(self, order_id: str) -> TransactionStatus:
         # Midtrans reports a successful /expire with body status_code "407".
-        body = await self._call("POST", self._core_url(order_id, "expire"), allow_407=True)
+        body = await self._call_core("POST", order_id, "expire", allow_407=True)
         return TransactionStatus.model_validate(body)
 
     async def refund(
@@ -163,17 +167,37 @@ class MidtransClient:
         payload: dict[str, Any] = {"refund_key": refund_key, "reason": reason[:255]}
         if amount is not None:
             payload["amount"] = amount
-        body = await self._call("POST", self._core_url(order_id, "refund"), json=payload)
+        body = await self._call_core("POST", order_id, "refund", json=payload)
         return RefundResult.model_validate({"refund_key": refund_key, **body})
 
-    def _core_url(self, transaction: str, action: str) -> str:
-        return f"{self._core_base_url}/v2/{quote(transaction, safe='')}/{action}"
+    async def _call_core(
+        self,
+        method: str,
+        transaction: str,
+        action: str,
+        *,
+        json: dict[str, Any] | None = None,
+        retry: bool = False,
+        allow_407: bool = False,
+    ) -> dict[str, Any]:
+        path = f"/v2/{quote(transaction, safe='')}/{action}"
+        return await self._call(
+            method,
+            self._core_base_url,
+            path,
+            operation=action,
+            json=json,
+            retry=retry,
+            allow_407=allow_407,
+        )
 
     async def _call(
         self,
         method: str,
-        url: str,
+        base_url: str,
+        path: str,
         *,
+        operation: str,
         json: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         retry: bool = False,
@@ -182,7 +206,15 @@ class MidtransClient:
         attempts = 1 + (self._max_retries if retry else 0)
         for attempt in range(attempts):
             try:
-                return await self._send(method, url, json, headers or {}, allow_407=allow_407)
+                return await self._send(
+                    method,
+                    base_url,
+                    path,
+                    operation,
+                    json,
+                    headers or {},
+                    allow_407=allow_407,
+                )
             except MidtransError as exc:
                 if attempt + 1 >= attempts or not exc.is_retryable:
                     raise
@@ -190,7 +222,7 @@ class MidtransClient:
                 logger.warning(
                     "Midtrans %s %s failed (%s); retry %d/%d in %.2fs",
                     method,
-                    httpx.URL(url).path,
+                    path,
                     exc,
                     attempt + 1,
                     attempts - 1,
@@ -206,7 +238,9 @@ class MidtransClient:
     async def _send(
         self,
         method: str,
-        url: str,
+        base_url: str,
+        path: str,
+        operation: str,
         json: dict[str, Any] | None,
         headers: dict[str, str],
         *,
@@ -216,7 +250,7 @@ class MidtransClient:
         started = time.perf_counter()
         result = "error"
         try:
-            body = await self._exchange(method, url, json, headers, allow_407=allow_407)
+            body = await self._exchange(method, base_url, path, json, headers, allow_407=allow_407)
         except MidtransTimeout:
             result = "timeout"
             raise
@@ -231,22 +265,24 @@ class MidtransClient:
             result = "ok"
             return body
         finally:
-            metrics.observe_gateway_call(_operation(url), result, time.perf_counter() - started)
+            metrics.observe_gateway_call(operation, result, time.perf_counter() - started)
 
     async def _exchange(
         self,
         method: str,
-        url: str,
+        base_url: str,
+        path: str,
         json: dict[str, Any] | None,
         headers: dict[str, str],
         *,
         allow_407: bool,
     ) -> dict[str, Any]:
-        path = httpx.URL(url).path
         started = time.perf_counter()
         try:
             async with self._in_flight:
-                response = await self._http.request(method, url, json=json, headers=headers)
+                response = await self._http.request(
+                    method, base_url + path, json=json, headers=headers
+                )
         except httpx.TimeoutException as exc:
             raise MidtransTimeout(
                 f"Midtrans {method} {path} timed out ({type(exc).__name__})", http_status=504
@@ -265,21 +301,6 @@ class MidtransClient:
                 f"Midtrans {method} {path}: idempotent request still in progress", http_status=202
             )
         return decode_body(response, allow_407=allow_407)
-
-
-# The last path segment of every URL this client builds names the operation.
-_OPERATIONS = {
-    "transactions": "snap_create",
-    "charge": "charge",
-    "status": "status",
-    "cancel": "cancel",
-    "expire": "expire",
-    "refund": "refund",
-}
-
-
-def _operation(url: str) -> str:
-    return _OPERATIONS.get(httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1], "other")
 
 
 def _notification_headers(notification_url: str | None) -> dict[str, str]:
