@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -87,18 +88,24 @@ def add(session: AsyncSession, payment: Payment) -> None:
 
 async def store_notification(session: AsyncSession, values: dict[str, Any]) -> Notification:
     """Insert the notification, or count one more delivery of the same one; returns the row."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
+    statement = _notification_upsert(session.get_bind().dialect.name)
+    result = await session.scalars(statement, values, execution_options={"populate_existing": True})
+    notification: Notification = result.one()
+    return notification
+
+
+@functools.cache
+def _notification_upsert(dialect: str) -> Any:
+    # Built once: constructing it per delivery cost more CPU than running it.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
         insert(Notification)
-        .values(**values)
         .on_conflict_do_update(
             index_elements=[Notification.dedupe_key],
             set_={"deliveries": Notification.deliveries + 1},
         )
         .returning(Notification)
     )
-    result = await session.scalars(statement, execution_options={"populate_existing": True})
-    return result.one()
 
 
 async def get_notification(session: AsyncSession, notification_id: int) -> Notification | None:
