@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -160,6 +161,8 @@ def payment_gateway(settings: Settings, client: MidtransClient) -> PaymentGatewa
         expiry_minutes=settings.midtrans_qris_expiry_minutes,
         verify_status=settings.midtrans_verify_status,
         server_key=_server_key(settings),
+        slots=asyncio.Semaphore(settings.gateway_slots),
+        slot_wait_s=settings.gateway_slot_wait_s,
     )
 
 

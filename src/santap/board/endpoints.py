@@ -16,7 +16,7 @@ from santap.board.schemas import (
 from santap.db import SessionDep, TransactionalRoute
 from santap.models import OrderStatus
 from santap.orders.endpoints import OrderId
-from santap.payments.gateway import GatewayDep
+from santap.payments.gateway import GATEWAY_BUSY, GatewayDep
 from santap.staff.dependencies import CashierDep
 
 router = APIRouter(
@@ -70,13 +70,13 @@ async def change_status(
     return BoardOrderRead.model_validate(order)
 
 
-@router.post("/{order_id}/cancel", responses=_CHANGE)
+@router.post("/{order_id}/cancel", responses={**_CHANGE, **GATEWAY_BUSY})
 async def cancel_order(
     order_id: OrderId,
     data: OrderCancel,
+    gateway: GatewayDep,
     session: SessionDep,
     staff: CashierDep,
-    gateway: GatewayDep,
 ) -> BoardOrderRead:
     """Cancel an order that has not been paid (closing any open QRIS at Midtrans)."""
     order = await service.cancel_order(

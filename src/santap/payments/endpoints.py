@@ -10,7 +10,7 @@ from santap.errors import Forbidden, SantapError
 from santap.models.base import MAX_ID
 from santap.net import client_ip, ip_allowed
 from santap.payments import cash, inbox, refunds, service
-from santap.payments.gateway import GatewayDep
+from santap.payments.gateway import GATEWAY_BUSY, GatewayDep, NotificationGatewayDep
 from santap.payments.schemas import (
     CashPaymentCreate,
     CashPaymentRead,
@@ -38,6 +38,7 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Amount differs from the order total, or a malformed body"},
     502: {"description": "Midtrans refused or failed"},
     504: {"description": "Midtrans did not answer in time"},
+    **GATEWAY_BUSY,
 }
 
 
@@ -50,7 +51,7 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_qris_payment(
-    data: QrisPaymentCreate, session: SessionDep, gateway: GatewayDep, response: Response
+    data: QrisPaymentCreate, gateway: GatewayDep, session: SessionDep, response: Response
 ) -> QrisPaymentRead:
     """Start (or resume) paying an order by QRIS."""
     payment, created = await service.create_qris_payment(session, data=data, gateway=gateway)
@@ -80,7 +81,7 @@ class PayloadTooLarge(SantapError):
 
 @router.post("/api/v1/webhooks/midtrans", include_in_schema=False)
 async def midtrans_notification(
-    request: Request, session: SessionDep, gateway: GatewayDep
+    request: Request, session: SessionDep, gateway: NotificationGatewayDep
 ) -> WebhookAck:
     """Midtrans' HTTP notification."""
     settings: Settings = request.app.state.settings
@@ -104,10 +105,11 @@ async def midtrans_notification(
         404: {"description": "Order not found"},
         409: {"description": "Order is not awaiting payment, or was just paid by QRIS"},
         422: {"description": "Less cash than the total, or a malformed body"},
+        **GATEWAY_BUSY,
     },
 )
 async def take_cash(
-    data: CashPaymentCreate, session: SessionDep, gateway: GatewayDep, cashier: CashierDep
+    data: CashPaymentCreate, gateway: GatewayDep, session: SessionDep, cashier: CashierDep
 ) -> CashPaymentRead:
     """Take cash at the counter for an order (closes any open QRIS attempt first)."""
     return await cash.take_cash(session, data=data, cashier=cashier, gateway=gateway)
@@ -122,13 +124,14 @@ async def take_cash(
         422: {"description": "Bad amount"},
         502: {"description": "Midtrans refused the refund"},
         504: {"description": "Midtrans did not answer in time"},
+        **GATEWAY_BUSY,
     },
 )
 async def refund_payment(
     payment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     data: RefundCreate,
-    session: SessionDep,
     gateway: GatewayDep,
+    session: SessionDep,
     admin: AdminDep,
 ) -> RefundResultRead:
     """Refund a payment, fully or partly; a full refund cancels the order."""

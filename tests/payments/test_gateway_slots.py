@@ -1,0 +1,92 @@
+"""Requests that wait on Midtrans inside their transaction cannot take the whole pool."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap.models import Payment
+from santap.simulator import Simulator
+from tests.fixtures.factories import place_order
+
+
+async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[str, Any]:
+    return await place_order(client, [{"menu_item_id": demo_menu["Es Teh Manis"], "quantity": 2}])
+
+
+def _qris(client: httpx.AsyncClient, order: dict[str, Any]) -> asyncio.Task[httpx.Response]:
+    body = {"order_id": order["id"], "amount": order["total_amount"]}
+    return asyncio.create_task(client.post("/api/v1/payments/qris", json=body))
+
+
+def _checked_out(app: FastAPI) -> int:
+    return int(app.state.engine.pool.checkedout())
+
+
+@pytest.mark.parametrize("settings_overrides", [{"SANTAP_GATEWAY_SLOTS": 1}])
+async def test_a_request_waiting_for_a_slot_holds_no_connection(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    cashier_headers: dict[str, str],
+) -> None:
+    first, second = await _order(client, demo_menu), await _order(client, demo_menu)
+    simulator.faults.latency_s = 0.6
+    slow = _qris(client, first)
+    await asyncio.sleep(0.2)  # the first request is inside Midtrans, holding its slot
+    cash = asyncio.create_task(
+        client.post(
+            "/api/v1/payments/cash",
+            json={"order_id": second["id"], "amount_tendered": second["total_amount"]},
+            headers=cashier_headers,
+        )
+    )
+    await asyncio.sleep(0.2)
+    assert not cash.done()
+    assert _checked_out(app) == 1, "the queued cash request must not hold a connection"
+    menu = await client.get("/api/v1/menu")  # everything else is still served meanwhile
+    assert menu.status_code == 200
+
+    assert (await slow).status_code == 201
+    taken = await cash
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["order_status"] == "paid"
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"SANTAP_GATEWAY_SLOTS": 1, "SANTAP_GATEWAY_SLOT_WAIT_S": 0.2}]
+)
+async def test_no_slot_in_time_is_a_503_that_changes_nothing(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = await _order(client, demo_menu), await _order(client, demo_menu)
+    simulator.faults.latency_s = 1.0
+    slow = _qris(client, first)
+    await asyncio.sleep(0.1)
+    refused = await client.post(
+        "/api/v1/payments/qris",
+        json={"order_id": second["id"], "amount": second["total_amount"]},
+    )
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "payment_gateway_busy"
+    assert refused.headers["retry-after"] == "5"
+    assert (await slow).status_code == 201
+    async with sessionmaker() as session:
+        order_ids = (await session.scalars(select(Payment.order_id))).all()
+    assert order_ids == [first["id"]]
+    simulator.faults.latency_s = 0.0
+    retried = await client.post(
+        "/api/v1/payments/qris",
+        json={"order_id": second["id"], "amount": second["total_amount"]},
+    )
+    assert retried.status_code == 201
