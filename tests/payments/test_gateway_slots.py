@@ -25,6 +25,11 @@ def _qris(client: httpx.AsyncClient, order: dict[str, Any]) -> asyncio.Task[http
     return asyncio.create_task(client.post("/api/v1/payments/qris", json=body))
 
 
+def _slots_in_use(metrics: httpx.Response) -> float:
+    line = next(x for x in metrics.text.splitlines() if x.startswith("santap_gateway_slots_in_use"))
+    return float(line.split()[-1])
+
+
 def _checked_out(app: FastAPI) -> int:
     return int(app.state.engine.pool.checkedout())
 
@@ -53,11 +58,13 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
     assert _checked_out(app) == 1, "the queued cash request must not hold a connection"
     menu = await client.get("/api/v1/menu")  # everything else is still served meanwhile
     assert menu.status_code == 200
+    assert _slots_in_use(await client.get("/metrics")) == 1.0
 
     assert (await slow).status_code == 201
     taken = await cash
     assert taken.status_code == 201, taken.text
     assert taken.json()["order_status"] == "paid"
+    assert _slots_in_use(await client.get("/metrics")) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from santap.config import QrisMode
 from santap.errors import SantapError
 from santap.gateways.midtrans import MidtransClient, MidtransError, MidtransTimeout
+from santap.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,12 @@ async def gateway_in_transaction(request: Request) -> AsyncIterator[PaymentGatew
             "Too many payment requests are waiting for Midtrans; try again shortly",
             headers={"Retry-After": "5"},
         ) from None
+    metrics.gateway_slot_taken()
     try:
         yield gateway
     finally:
         gateway.slots.release()
+        metrics.gateway_slot_released()
 
 
 NotificationGatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
