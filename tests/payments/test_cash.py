@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -210,8 +213,6 @@ async def test_midtrans_unreachable_takes_cash_and_reconciliation_flags_a_late_s
 ) -> None:
     from datetime import timedelta
 
-    from fastapi import FastAPI
-
     from santap.payments.reconcile import reconcile_once
 
     app: FastAPI = client._transport.app  # type: ignore[attr-defined]
@@ -230,3 +231,26 @@ async def test_midtrans_unreachable_takes_cash_and_reconciliation_flags_a_late_s
     attempt, cash = await _payments(sessionmaker)
     assert (attempt.status, attempt.needs_refund) == ("paid", True)
     assert (cash.status, cash.needs_refund) == ("paid", False)
+
+
+async def test_a_hanging_midtrans_keeps_the_cashier_waiting_only_until_the_void_deadline(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    cashier_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    app.state.payment_gateway = dataclasses.replace(app.state.payment_gateway, void_timeout_s=0.3)
+    order, qris = await order_with_qris(client, demo_menu)
+    simulator.faults.latency_s = 5.0  # Midtrans hangs, well inside the 10 s read timeout
+    started = time.monotonic()
+    response = await client.post(
+        CASH, json={"order_id": order["id"], "amount_tendered": 35000}, headers=cashier_headers
+    )
+    waited = time.monotonic() - started
+    assert response.status_code == 201, response.text
+    assert waited < 2.5, f"the cashier waited {waited:.1f} s for Midtrans"
+    attempt, cash = await _payments(sessionmaker)
+    assert attempt.order_uid == qris["order_uid"]
+    assert (attempt.status, cash.status) == ("pending", "paid")  # left for reconciliation

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import Payment
-from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
 
 
@@ -23,6 +24,29 @@ async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[s
 def _qris(client: httpx.AsyncClient, order: dict[str, Any]) -> asyncio.Task[httpx.Response]:
     body = {"order_id": order["id"], "amount": order["total_amount"]}
     return asyncio.create_task(client.post("/api/v1/payments/qris", json=body))
+
+
+class HeldMidtrans:
+    """Snap creation that waits inside Midtrans until the test releases it."""
+
+    def __init__(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+        client = app.state.payment_gateway.client
+        self._original = client.create_snap_transaction
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        monkeypatch.setattr(client, "create_snap_transaction", self._held)
+
+    async def _held(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        await self.release.wait()
+        return await self._original(*args, **kwargs)
+
+
+@pytest.fixture
+def held_midtrans(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldMidtrans]:
+    held = HeldMidtrans(app, monkeypatch)
+    yield held
+    held.release.set()  # also when an assertion failed, so nothing stays stuck
 
 
 def _slots_in_use(metrics: httpx.Response) -> float:
@@ -39,13 +63,13 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
     app: FastAPI,
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
-    simulator: Simulator,
     cashier_headers: dict[str, str],
+    held_midtrans: HeldMidtrans,
 ) -> None:
     first, second = await _order(client, demo_menu), await _order(client, demo_menu)
-    simulator.faults.latency_s = 0.6
+    midtrans = held_midtrans
     slow = _qris(client, first)
-    await asyncio.sleep(0.2)  # the first request is inside Midtrans, holding its slot
+    await midtrans.entered.wait()  # the first request is inside Midtrans, holding its slot
     cash = asyncio.create_task(
         client.post(
             "/api/v1/payments/cash",
@@ -53,18 +77,19 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
             headers=cashier_headers,
         )
     )
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)  # without slots it would pay (PostgreSQL) or wait on SQLite's lock
     assert not cash.done()
     assert _checked_out(app) == 1, "the queued cash request must not hold a connection"
-    menu = await client.get("/api/v1/menu")  # everything else is still served meanwhile
-    assert menu.status_code == 200
-    assert _slots_in_use(await client.get("/metrics")) == 1.0
+    # Read from the registry: on SQLite, /metrics' own query waits for the held write lock.
+    assert REGISTRY.get_sample_value("santap_gateway_slots_in_use") == 1.0
 
+    midtrans.release.set()
     assert (await slow).status_code == 201
     taken = await cash
     assert taken.status_code == 201, taken.text
     assert taken.json()["order_status"] == "paid"
     assert _slots_in_use(await client.get("/metrics")) == 0.0
+    # The slot is released when the request ends, so the metric reads 0 over HTTP as well.
 
 
 @pytest.mark.parametrize(
@@ -73,13 +98,13 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
 async def test_no_slot_in_time_is_a_503_that_changes_nothing(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
-    simulator: Simulator,
     sessionmaker: async_sessionmaker[AsyncSession],
+    held_midtrans: HeldMidtrans,
 ) -> None:
     first, second = await _order(client, demo_menu), await _order(client, demo_menu)
-    simulator.faults.latency_s = 1.0
+    midtrans = held_midtrans
     slow = _qris(client, first)
-    await asyncio.sleep(0.1)
+    await midtrans.entered.wait()
     refused = await client.post(
         "/api/v1/payments/qris",
         json={"order_id": second["id"], "amount": second["total_amount"]},
@@ -87,11 +112,11 @@ async def test_no_slot_in_time_is_a_503_that_changes_nothing(
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "payment_gateway_busy"
     assert refused.headers["retry-after"] == "5"
+    midtrans.release.set()
     assert (await slow).status_code == 201
     async with sessionmaker() as session:
         order_ids = (await session.scalars(select(Payment.order_id))).all()
     assert order_ids == [first["id"]]
-    simulator.faults.latency_s = 0.0
     retried = await client.post(
         "/api/v1/payments/qris",
         json={"order_id": second["id"], "amount": second["total_amount"]},

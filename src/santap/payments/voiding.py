@@ -4,6 +4,7 @@ paid and that payment is applied instead."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +31,13 @@ async def _close(
     session: AsyncSession, attempt: Payment, *, gateway: PaymentGateway, actor: str
 ) -> None:
     try:
-        answer = await gateway.client.cancel(attempt.order_uid)
-    except MidtransUnavailable:
+        async with asyncio.timeout(gateway.void_timeout_s):
+            answer = await gateway.client.cancel(attempt.order_uid)
+    except (MidtransUnavailable, TimeoutError):
         # Go ahead; reconciliation cancels it later, or flags needs_refund if it settled.
         logger.warning(
-            "could not reach Midtrans to cancel %s; left for reconciliation", attempt.order_uid
+            "could not reach Midtrans to cancel %s in time; left for reconciliation",
+            attempt.order_uid,
         )
         return
     except MidtransError as exc:
