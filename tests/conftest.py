@@ -15,7 +15,7 @@ from santap.menu import service as menu_service
 from santap.simulator import Simulator
 from tests.fixtures.database import backends, empty_tables, make_settings, prepare_database
 
-pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.logs"]
+pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.logs", "tests.fixtures.payments"]
 
 
 @pytest.fixture(scope="session", params=backends())

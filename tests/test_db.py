@@ -1,7 +1,6 @@
-"""Database plumbing: pooled PostgreSQL connections that the server closed are never handed out.
-
-PostgreSQL only (SQLite connections are files; nothing closes them from outside), so the test
-exists where the PostgreSQL backend does: always in CI."""
+"""Database plumbing: reads never queue behind a writer; pooled PostgreSQL connections that the
+server closed are never handed out (PostgreSQL only: nothing closes a SQLite file from outside,
+so that test exists where the PostgreSQL backend does, always in CI)."""
 
 from __future__ import annotations
 
@@ -16,6 +15,35 @@ from sqlalchemy.pool import NullPool
 
 from santap.config import Settings
 from tests.fixtures.database import backends
+from tests.fixtures.factories import place_order
+from tests.fixtures.payments import HeldMidtrans
+
+
+async def test_reads_are_served_while_a_payment_waits_on_midtrans(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], held_midtrans: HeldMidtrans
+) -> None:
+    """A QRIS creation holds its transaction (SQLite's write lock) through the Midtrans call;
+    customers polling their order and browsing the menu must not wait for it."""
+    order = await place_order(client, [{"menu_item_id": demo_menu["Mie Ayam"], "quantity": 1}])
+    creating = asyncio.create_task(
+        client.post(
+            "/api/v1/payments/qris",
+            json={"order_id": order["id"], "amount": order["total_amount"]},
+        )
+    )
+    await held_midtrans.entered.wait()
+    menu = await asyncio.wait_for(client.get("/api/v1/menu"), timeout=5)
+    polled = await asyncio.wait_for(
+        client.get(
+            f"/api/v1/orders/{order['id']}", headers={"X-Order-Token": order["access_token"]}
+        ),
+        timeout=5,
+    )
+    assert menu.status_code == 200
+    assert polled.status_code == 200
+    assert polled.json()["payments"] == []  # the attempt is not committed yet
+    held_midtrans.release.set()
+    assert (await creating).status_code == 201
 
 
 async def _pooled_pids(engine: AsyncEngine, count: int) -> set[int]:

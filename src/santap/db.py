@@ -67,17 +67,38 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (GET) takes no write lock: under WAL it reads a snapshot
+        # while a writer works, instead of queueing behind it (e.g. behind a QRIS creation
+        # that is waiting for Midtrans).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+READ_ONLY = "santap_read_only"
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for the engine; ``read_only`` ones never take SQLite's write lock, and on
+    PostgreSQL run ``BEGIN READ ONLY``, so a write slipped into a GET fails loudly."""
+    bind = engine
+    if read_only:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        bind = engine.execution_options(**options)
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 async def get_session(request: Request) -> AsyncSession:
+    """The request's session: read-only for GET and HEAD, which never change anything."""
     session: AsyncSession | None = getattr(request.state, "db", None)
     if session is None:
-        session = request.app.state.sessionmaker()
+        if request.method in ("GET", "HEAD"):
+            session = request.app.state.read_sessionmaker()
+        else:
+            session = request.app.state.sessionmaker()
         request.state.db = session
     return session
 

@@ -19,7 +19,7 @@ from santap import __version__
 from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
 from santap.config import Settings
-from santap.db import create_engine, create_sessionmaker
+from santap.db import READ_ONLY, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
 from santap.gateways.midtrans import MidtransClient
 from santap.inprocess import InProcessTransport
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_sessionmaker(engine, read_only=True)
         transport = InProcessTransport(app=app) if in_process_simulator else None
         if simulator is not None and transport is not None:
             simulator.use_http_client(httpx.AsyncClient(transport=transport))
@@ -180,9 +181,10 @@ def _add_probes(app: FastAPI) -> None:
     async def ready() -> JSONResponse:
         """The database answers and stored notifications are being applied."""
         try:
-            async with app.state.engine.connect() as conn:
+            probe = app.state.engine.execution_options(**{READ_ONLY: True})
+            async with probe.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            stale = await stale_inbox_count(app.state.sessionmaker)
+            stale = await stale_inbox_count(app.state.read_sessionmaker)
         except Exception:
             logger.warning("readiness check failed: database unreachable", exc_info=True)
             return error_response(503, "not_ready", "Database is not reachable")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import Payment
 from tests.fixtures.factories import place_order
+from tests.fixtures.payments import HeldMidtrans
 
 
 async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[str, Any]:
@@ -24,29 +24,6 @@ async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[s
 def _qris(client: httpx.AsyncClient, order: dict[str, Any]) -> asyncio.Task[httpx.Response]:
     body = {"order_id": order["id"], "amount": order["total_amount"]}
     return asyncio.create_task(client.post("/api/v1/payments/qris", json=body))
-
-
-class HeldMidtrans:
-    """Snap creation that waits inside Midtrans until the test releases it."""
-
-    def __init__(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-        client = app.state.payment_gateway.client
-        self._original = client.create_snap_transaction
-        self.entered = asyncio.Event()
-        self.release = asyncio.Event()
-        monkeypatch.setattr(client, "create_snap_transaction", self._held)
-
-    async def _held(self, *args: Any, **kwargs: Any) -> Any:
-        self.entered.set()
-        await self.release.wait()
-        return await self._original(*args, **kwargs)
-
-
-@pytest.fixture
-def held_midtrans(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldMidtrans]:
-    held = HeldMidtrans(app, monkeypatch)
-    yield held
-    held.release.set()  # also when an assertion failed, so nothing stays stuck
 
 
 def _slots_in_use(metrics: httpx.Response) -> float:
