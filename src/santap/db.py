@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
 from santap.config import Settings
 from santap.errors import SantapError
 
+# Execution option marking a read-only engine or connection (see ``create_sessionmaker``).
+READ_ONLY = "santap_read_only"
+
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     # SQL arguments (password hashes, notification bodies) stay out of logs and error messages.
@@ -72,9 +75,6 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
         # that is waiting for Midtrans).
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-READ_ONLY = "santap_read_only"
 
 
 def create_sessionmaker(
