@@ -144,13 +144,11 @@ def create_midtrans_client(
         snap_base, core_base = base, base
     else:
         snap_base, core_base = settings.snap_base_url, settings.core_base_url
-    return MidtransClient(
+    return MidtransClient.from_settings(
+        settings,
         server_key=_server_key(settings),
         snap_base_url=snap_base,
         core_base_url=core_base,
-        connect_timeout=settings.midtrans_connect_timeout_s,
-        read_timeout=settings.midtrans_read_timeout_s,
-        acquirer=settings.midtrans_qris_acquirer,
         transport=transport,
     )
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from santap.config import Settings
 from santap.gateways.midtrans import MidtransClient, MidtransTimeout, MidtransUnavailable
 
 KEY = "SB-Mid-server-TRANSPORTKEY"
@@ -125,3 +126,32 @@ async def test_silent_server_is_a_read_timeout() -> None:
             await client.get_status("O-1")
         release.set()
     assert caught.value.http_status == 504
+
+
+async def test_calls_go_through_the_configured_proxy() -> None:
+    """MIDTRANS_PROXY_URL: the request reaches the proxy in absolute form, auth included."""
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        body = json.dumps(STATUS_BODY).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    async with serve(proxy) as proxy_url:
+        settings.midtrans_proxy_url = proxy_url
+        client = MidtransClient.from_settings(
+            settings, server_key=KEY, core_base_url="http://core.midtrans.invalid"
+        )
+        async with client:
+            status = await client.get_status("O-1")
+    assert status.transaction_status == "settlement"
+    [(line, headers)] = seen
+    assert line == "GET http://core.midtrans.invalid/v2/O-1/status HTTP/1.1"
+    assert headers["authorization"].startswith("Basic ")

@@ -31,9 +31,13 @@ class MidtransTransport(AiohttpTransport):
             raise httpx.ConnectError(str(exc), request=request) from exc.__cause__
 
 
-def default_transport(*, max_connections: int) -> httpx.AsyncBaseTransport:
+def default_transport(
+    *, max_connections: int, proxy_url: str | None = None
+) -> httpx.AsyncBaseTransport:
+    """``proxy_url`` is explicit: a custom transport makes httpx ignore ``HTTPS_PROXY``."""
     return MidtransTransport(
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
-        )
+        ),
+        proxy=httpx.Proxy(proxy_url) if proxy_url else None,
     )

@@ -47,6 +47,7 @@ class MidtransClient:
         acquirer: str = "gopay",
         retry_backoff_s: float = 0.1,
         max_connections: int = 16,
+        proxy_url: str | None = None,
     ) -> None:
         self._snap_base_url = snap_base_url.rstrip("/")
         self._core_base_url = core_base_url.rstrip("/")
@@ -65,7 +66,8 @@ class MidtransClient:
                 "User-Agent": USER_AGENT,
             },
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            transport=transport or default_transport(max_connections=max_connections),
+            transport=transport
+            or default_transport(max_connections=max_connections, proxy_url=proxy_url),
             follow_redirects=False,
         )
 
@@ -87,6 +89,7 @@ class MidtransClient:
             read_timeout=settings.midtrans_read_timeout_s,
             acquirer=settings.midtrans_qris_acquirer,
             transport=transport,
+            proxy_url=settings.midtrans_proxy_url,
         )
 
     def __repr__(self) -> str:
