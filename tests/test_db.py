@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -77,3 +78,12 @@ if "postgresql" in backends():
             response = await client.get("/api/v1/menu")
             assert response.status_code == 200, response.text
         assert not pooled & await _pooled_pids(engine, 3)
+
+    @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+    async def test_a_write_in_a_read_only_session_fails_loudly(app: FastAPI) -> None:
+        """GET requests get a read-only session: PostgreSQL refuses a write slipped into one."""
+        async with app.state.read_sessionmaker() as session:
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                await session.execute(text("INSERT INTO menu_category (name) VALUES ('x')"))
+        async with app.state.sessionmaker() as session:
+            assert await session.scalar(text("SELECT count(*) FROM menu_category")) == 0
