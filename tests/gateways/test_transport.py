@@ -99,6 +99,8 @@ async def test_refused_connection_is_unavailable_not_timeout() -> None:
                 await client.get_status("O-1")
     assert not isinstance(caught.value, MidtransTimeout)
     assert caught.value.http_status == 502
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(caught.value)
 
 
 async def test_server_hanging_up_is_unavailable_not_timeout() -> None:
@@ -111,6 +113,8 @@ async def test_server_hanging_up_is_unavailable_not_timeout() -> None:
             await client.get_status("O-1")
     assert not isinstance(caught.value, MidtransTimeout)
     assert caught.value.http_status == 502
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(caught.value)
 
 
 async def test_silent_server_is_a_read_timeout() -> None:
