@@ -82,8 +82,9 @@ class Settings(BaseSettings):
         3.0, gt=0, validation_alias="MIDTRANS_CONNECT_TIMEOUT_S"
     )
     midtrans_read_timeout_s: float = Field(10.0, gt=0, validation_alias="MIDTRANS_READ_TIMEOUT_S")
-    # An HTTP proxy for calls to Midtrans (HTTPS_PROXY is not read: be explicit).
-    midtrans_proxy_url: str | None = Field(None, validation_alias="MIDTRANS_PROXY_URL")
+    # An HTTP proxy for calls to Midtrans (HTTPS_PROXY is not read: be explicit). Secret: it
+    # may carry the proxy's credentials.
+    midtrans_proxy_url: SecretStr | None = Field(None, validation_alias="MIDTRANS_PROXY_URL")
     midtrans_webhook_allowed_ips: Networks = Field(
         default_factory=list, validation_alias="MIDTRANS_WEBHOOK_ALLOWED_IPS"
     )

@@ -116,3 +116,11 @@ def test_the_configured_secrets_are_the_ones_redacted() -> None:
     settings = make_settings("sqlite:///x.db", MIDTRANS_SERVER_KEY=KEY)
     assert sorted(secret_values(settings)) == sorted([KEY, TEST_SECRET])
     assert secret_values(make_settings("sqlite:///x.db", SANTAP_SECRET_KEY=None)) == []
+
+
+def test_a_proxy_password_is_redacted_too() -> None:
+    settings = make_settings(
+        "sqlite:///x.db", MIDTRANS_PROXY_URL="http://egress:Pr0xy-pa55@proxy.internal:3128"
+    )
+    assert "Pr0xy-pa55" in secret_values(settings)
+    assert "Pr0xy-pa55" not in repr(settings)

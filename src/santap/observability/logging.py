@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import IO, Literal
+from urllib.parse import urlsplit
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
@@ -156,7 +157,12 @@ def configure_logging(
 def secret_values(settings: Settings) -> list[str]:
     """The configured secrets a log line must never contain."""
     values = [settings.midtrans_server_key, settings.secret_key]
-    return [value.get_secret_value() for value in values if value is not None]
+    secrets = [value.get_secret_value() for value in values if value is not None]
+    if settings.midtrans_proxy_url is not None:
+        proxy_password = urlsplit(settings.midtrans_proxy_url.get_secret_value()).password
+        if proxy_password:
+            secrets.append(proxy_password)
+    return secrets
 
 
 def configure_from_settings(settings: Settings) -> None:

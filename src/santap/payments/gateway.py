@@ -22,6 +22,9 @@ class PaymentGateway:
     qris_mode: QrisMode
     expiry_minutes: int
     verify_status: bool
+    # Requests that may wait on Midtrans inside their transaction (see ``gateway_in_transaction``).
+    slots: asyncio.Semaphore
+    slot_wait_s: float
     verify_timeout_s: float = 3.0
     notification_url: str | None = None
     # Verifies notification signatures; kept out of repr so it never reaches a log line.
@@ -29,9 +32,6 @@ class PaymentGateway:
     # How long a cashier or customer waits for Midtrans to cancel an open QRIS attempt before
     # going ahead without it; reconciliation settles what the cancel would have told us.
     void_timeout_s: float = 3.0
-    # Requests that may wait on Midtrans inside their transaction (see ``gateway_in_transaction``).
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
-    slot_wait_s: float = 10.0
 
 
 class GatewayBusy(SantapError):

@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS_MIN = (2, 10, 30, 90, 210)
 MAX_REDIRECTS = 5
 DELIVERY_TIMEOUT_S = 15.0  # Midtrans waits 15 s for an answer
+CLOSE_GRACE_S = 5.0  # how long aclose() lets a POST already on the wire finish
 # Deliveries beyond this wait on a semaphore, not in httpcore's pool, whose per-request cost
 # grows with its waiters (encode/httpx#3215): thousands of queued deliveries froze the loop.
-CLOSE_GRACE_S = 5.0
 MAX_CONCURRENT_POSTS = 32
 HEADERS = {
     "Content-Type": "application/json",

@@ -89,7 +89,11 @@ class MidtransClient:
             read_timeout=settings.midtrans_read_timeout_s,
             acquirer=settings.midtrans_qris_acquirer,
             transport=transport,
-            proxy_url=settings.midtrans_proxy_url,
+            proxy_url=(
+                settings.midtrans_proxy_url.get_secret_value()
+                if settings.midtrans_proxy_url
+                else None
+            ),
         )
 
     def __repr__(self) -> str:
