@@ -9,7 +9,10 @@ notifications are dropped. Then 32 senders POST each order's signed settlement n
 once ("first": signature, inbox insert, status check at the simulator, row locks, state
 machine, commit), then all of them again ("duplicate": signature, inbox upsert, 2xx no-op).
 The baseline is a FastAPI POST route returning {} under `uvicorn --workers 1 --log-level
-warning`, fed the same bodies by the same senders.
+warning`, fed the same bodies by the same senders. A second baseline, the "floor"
+(`bench/_floor.py`), does the least any correct webhook must: signature, one status request
+at the simulator through Santap's client, one autocommitted INSERT; it shows how much of the
+gap to the bare route no webhook implementation in this stack can close.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -39,6 +45,7 @@ from _common import (
     run_loop,
     santap_env,
     self_pids,
+    start,
     start_bare,
     start_santap,
     start_simulator,
@@ -108,15 +115,41 @@ def webhook_caller(bodies: list[bytes]) -> Call:
     return call
 
 
-async def measure(
-    santap_port: int, bare_port: int, bodies: list[bytes], meter: CpuMeter
-) -> list[Result]:
+def floor_caller(bodies: list[bytes]) -> Call:
+    async def call(connection: Connection, n: int) -> str:
+        status, raw = await connection.request("POST", "/floor", bodies[n % len(bodies)], JSON)
+        if status != 200:
+            raise RuntimeError(f"floor route answered {status}: {raw[:100]!r}")
+        return str(json.loads(raw)["status"])
+
+    return call
+
+
+def start_floor(port: int, database_url: str, simulator_port: int) -> subprocess.Popen[bytes]:
+    """The floor baseline, under the bare route's uvicorn settings."""
+    env = os.environ | {
+        "FLOOR_DATABASE_URL": database_url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        "FLOOR_SIMULATOR_URL": f"http://127.0.0.1:{simulator_port}",
+        "FLOOR_SERVER_KEY": SERVER_KEY,
+    }
+    command = [sys.executable, "-m", "uvicorn", "--factory", "bench._floor:create_floor_app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    return start(command, f"http://127.0.0.1:{port}/health", env=env)
+
+
+async def measure(ports: dict[str, int], bodies: list[bytes], meter: CpuMeter) -> list[Result]:
     count = len(bodies)
     bare = bare_caller(bodies[0])
-    # Warm the bare server's connection handling (Santap was warmed by the setup).
-    await run_load("warm", bare_port, CONCURRENCY, 500, bare)
+    # Warm the baselines' connection handling (Santap was warmed by the setup).
+    await run_load("warm", ports["bare"], CONCURRENCY, 500, bare)
+    await run_load("warm", ports["floor"], CONCURRENCY, 200, floor_caller(bodies))
+    santap_port = ports["santap"]
     return [
-        await metered(meter, run_load("bare POST {}", bare_port, CONCURRENCY, 5000, bare)),
+        await metered(meter, run_load("bare POST {}", ports["bare"], CONCURRENCY, 5000, bare)),
+        await metered(
+            meter,
+            run_load("floor", ports["floor"], CONCURRENCY, count, floor_caller(bodies)),
+        ),
         await metered(
             meter,
             run_load("webhook first", santap_port, CONCURRENCY, count, webhook_caller(bodies)),
@@ -129,19 +162,24 @@ async def measure(
 
 
 def report(results: list[Result], orders: int, setup_s: float) -> None:
-    bare, first, duplicate = results
+    bare, floor, first, duplicate = results
     print(
         f"\n{orders} orders, {CONCURRENCY} concurrent senders, keep-alive HTTP/1.1; "
         f"setup (orders + QRIS + paying) {setup_s:.0f} s"
     )
     print_table(results, unit="notif/s")
+    print(
+        f"floor: {floor.rate / bare.rate:.2f}x the bare route's throughput, "
+        f"p99 {floor.percentile(99):.1f} ms (what no webhook in this stack can beat)"
+    )
     for result in (first, duplicate):
         ratio = result.rate / bare.rate
         p99 = result.percentile(99)
         print(
             f"{result.name}: {ratio:.2f}x the bare route's throughput "
             f"(target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)}); "
-            f"p99 {p99:.1f} ms (target < {TARGET_P99_MS:.0f}: {verdict(p99 < TARGET_P99_MS)})"
+            f"p99 {p99:.1f} ms (target < {TARGET_P99_MS:.0f}: {verdict(p99 < TARGET_P99_MS)}); "
+            f"{result.rate / floor.rate:.2f}x the floor"
         )
 
 
@@ -164,11 +202,12 @@ def main() -> None:
     args = parser.parse_args()
     orders = 300 if args.quick else args.orders
     database_url = prepare_database(DATABASE)
-    sim_port, santap_port, bare_port = free_port(), free_port(), free_port()
+    sim_port, santap_port, bare_port, floor_port = (free_port() for _ in range(4))
     processes = [start_simulator(sim_port, SERVER_KEY)]
     try:
         processes.append(start_santap(santap_port, santap_env(database_url, sim_port)))
         processes.append(start_bare(bare_port))
+        processes.append(start_floor(floor_port, database_url, sim_port))
         started = time.perf_counter()
         item_id = menu_item(santap_port)
         uids = run_loop(create_orders(santap_port, item_id, orders))
@@ -180,12 +219,14 @@ def main() -> None:
             {
                 "santap": tree(processes[1]),
                 "bare": tree(processes[2]),
+                "floor": tree(processes[3]),
                 "simulator": tree(processes[0]),
                 "postgres": postgres_backends(DATABASE),
                 "load": self_pids,
             }
         )
-        results = run_loop(measure(santap_port, bare_port, bodies, meter))
+        ports = {"santap": santap_port, "bare": bare_port, "floor": floor_port}
+        results = run_loop(measure(ports, bodies, meter))
     finally:
         for process in reversed(processes):
             stop(process)
