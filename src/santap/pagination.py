@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from santap.errors import Unprocessable
+from santap.models.base import MAX_ID
 
 MAX_CURSOR_LENGTH = 200
 K = TypeVar("K", bound="CursorKey")
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+
+
+# Bounded like the columns they are compared with, so a forged cursor is a 422, not a 500.
+CursorId = Annotated[int, Field(ge=1, le=MAX_ID)]
+CursorTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class CursorKey(BaseModel):

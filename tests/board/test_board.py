@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,6 +125,10 @@ async def test_board_pages_with_a_keyset_cursor(
     assert seen == expected
 
 
+def _cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -134,6 +139,11 @@ async def test_board_pages_with_a_keyset_cursor(
         {"cursor": "eyJpZCI6MX0"},  # {"id":1}: a cursor for another list
         {"cursor": "eyJjcmVhdGVkX2F0IjoiMjAyNi0wMS0wMVQwMDowMDowMCIsImlkIjoxfQ"},  # naive time
         {"cursor": "x" * 201},
+        # Forged keys past what the columns hold (these were 500s).
+        {"cursor": _cursor(f'{{"created_at":"2026-01-01T00:00:00+00:00","id":{2**70}}}')},
+        {"cursor": _cursor('{"created_at":"2026-01-01T00:00:00+00:00","id":0}')},
+        {"cursor": _cursor('{"created_at":"0001-01-01T00:00:00+14:00","id":1}')},
+        {"cursor": _cursor('{"created_at":"9999-12-31T23:59:59-14:00","id":1}')},
     ],
 )
 async def test_board_rejects_bad_paging(

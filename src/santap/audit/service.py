@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from santap.audit import repository
 from santap.audit.schemas import AuditLogPage, AuditLogRead
 from santap.models import AuditLog, Staff
-from santap.pagination import CursorKey, decode_cursor, encode_cursor
+from santap.pagination import CursorId, CursorKey, decode_cursor, encode_cursor
 
 
 async def record(
@@ -42,7 +42,7 @@ async def record(
 
 
 class _AuditCursor(CursorKey):
-    id: int
+    id: CursorId
 
 
 def _jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:

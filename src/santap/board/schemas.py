@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from santap.models import OrderStatus
 from santap.models.base import NO_NUL
 from santap.orders.schemas import OrderItemRead
-from santap.pagination import CursorKey
+from santap.pagination import CursorId, CursorKey, CursorTime
 
 
 class BoardOrderRead(BaseModel):
@@ -57,5 +57,5 @@ class OrderCancel(BaseModel):
 
 
 class BoardCursor(CursorKey):
-    created_at: AwareDatetime
-    id: int
+    created_at: CursorTime
+    id: CursorId
