@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from santap.localtime import LOCAL_TZ
 from santap.models import Payment, Refund
+from santap.payments.refunds import refund_key
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import get_order, order_with_qris
+from tests.fixtures.payments import get_order, notification, order_with_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
 
@@ -177,13 +181,95 @@ async def test_flagged_payments_list_double_payments_and_refunding_clears_the_fl
         True,
         "qris",
     )
+    part = await client.post(
+        _refund_url(row["payment_id"]),
+        json={"amount": 10000, "reason": "sebagian dulu"},
+        headers=admin_headers,
+    )
+    assert part.status_code == 200
+    still = await client.get("/api/v1/admin/payments?flag=needs_refund", headers=admin_headers)
+    assert [r["payment_id"] for r in still.json()] == [row["payment_id"]]  # 25000 still owed
     refund = await client.post(
         _refund_url(row["payment_id"]), json={"reason": "dibayar dua kali"}, headers=admin_headers
     )
     assert refund.status_code == 200
+    assert refund.json()["refunded_amount"] == 35000
     assert refund.json()["order_status"] == "paid"  # the cash payment still pays it
     after = await client.get("/api/v1/admin/payments?flag=needs_refund", headers=admin_headers)
     assert after.json() == []
     assert (
         await client.get("/api/v1/admin/payments?flag=bogus", headers=admin_headers)
     ).status_code == 422
+
+
+@pytest.mark.parametrize("settings_overrides", [{"MIDTRANS_VERIFY_STATUS": False}])
+async def test_needs_refund_lists_settlements_of_the_wrong_amount(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], admin_headers: dict[str, str]
+) -> None:
+    _order, payment = await order_with_qris(client, demo_menu)
+    answer = await client.post(
+        WEBHOOK, json=notification(payment["order_uid"], "settlement", "1000.00")
+    )
+    assert answer.json() == {"status": "amount_mismatch"}
+    flagged = await client.get("/api/v1/admin/payments?flag=needs_refund", headers=admin_headers)
+    [row] = flagged.json()
+    assert (row["order_uid"], row["amount_mismatch"]) == (payment["order_uid"], True)
+
+
+@pytest.mark.parametrize("amount", [None, 30000])
+async def test_a_refund_midtrans_made_before_our_request_failed_is_found_by_the_retry(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    admin_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    amount: int | None,
+) -> None:
+    """Midtrans refunded under our refund_key, but our request never committed (a 504):
+    Midtrans' notification records the refund, and the admin's retry finds it."""
+    order, payment = await _paid_by_qris(client, demo_menu, simulator)
+    body: dict[str, Any] = {"reason": "Pesanan salah"} | ({"amount": amount} if amount else {})
+    async with sessionmaker() as session:
+        stored = await session.get(Payment, payment["payment_id"])
+        assert stored is not None
+        key = refund_key(stored, amount, body["reason"])
+    simulator.refund(payment["order_uid"], {**body, "refund_key": key})
+    await simulator.drain()
+
+    retry = await client.post(_refund_url(payment["payment_id"]), json=body, headers=admin_headers)
+    assert retry.status_code == 200, retry.text
+    result = retry.json()
+    assert result["already_done"] is True
+    assert result["refunded_amount"] == (amount or 70000)
+    assert result["refund"]["refund_key"] == key
+    assert simulator.transactions[payment["order_uid"]].refunded_amount == (amount or 70000)
+    assert [(r.refund_key, r.amount) for r in await _refunds(sessionmaker)] == [
+        (key, amount or 70000)
+    ]
+    expected = "paid" if amount else "cancelled"
+    assert (await get_order(client, order))["status"] == expected
+
+
+async def test_refunds_made_in_the_midtrans_dashboard_are_recorded_once_and_reported(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    admin_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    _order, payment = await _paid_by_qris(client, demo_menu, simulator)
+    simulator.refund(
+        payment["order_uid"], {"refund_key": "dash-1", "amount": 20000, "reason": "kurang pedas"}
+    )
+    await simulator.drain()  # two notifications: approval, then the bank's confirmation
+    [refund] = await _refunds(sessionmaker)
+    assert (refund.refund_key, refund.amount, refund.staff_username, refund.reason) == (
+        "dash-1",
+        20000,
+        "midtrans",
+        "kurang pedas",
+    )
+    today = datetime.now(LOCAL_TZ).date()
+    report = await client.get(f"/api/v1/admin/reports/daily?date={today}", headers=admin_headers)
+    assert report.json()["refunds"] == {"cash": 0, "qris": 20000}
+    assert report.json()["net"] == 70000 - 20000

@@ -121,7 +121,8 @@ async def _refund_at_midtrans(
 
 def _apply_refund(session: AsyncSession, payment: Payment, amount: int, *, actor: str) -> None:
     payment.refunded_amount += amount
-    payment.needs_refund = False
+    # A double payment stays flagged until all of it is given back.
+    payment.needs_refund = payment.needs_refund and payment.refunded_amount < payment.amount
     target = (
         PaymentStatus.REFUNDED
         if payment.refunded_amount >= payment.amount

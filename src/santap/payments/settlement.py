@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap import state_machine
-from santap.models import Order, OrderStatus, Payment, PaymentStatus
+from santap.gateways.midtrans.schemas import parse_rupiah, parse_wib
+from santap.models import Order, OrderStatus, Payment, PaymentStatus, Refund
+from santap.models.base import utcnow
 from santap.orders import service as orders_service
 from santap.payments import repository
 
@@ -29,6 +31,11 @@ _SIMPLE = {
     "refund": PaymentStatus.REFUNDED,
     "partial_refund": PaymentStatus.PARTIALLY_REFUNDED,
 }
+
+
+_HOLDS_MONEY = frozenset(
+    {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ async def apply_report(
         return "amount_mismatch"
     if target in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
         _record_refund_amount(payment, report)
+        await record_reported_refunds(session, payment=payment, report=report)
     current = PaymentStatus(payment.status)
     if target is current or not state_machine.can_change_payment(current, target):
         return "no_change" if target is current else "stale"
@@ -143,6 +151,41 @@ async def close_refunded_order(
         return
     if state_machine.can_change_order(OrderStatus(order.status), OrderStatus.CANCELLED):
         state_machine.cancel_order(session, order, reason="payment fully refunded", actor=actor)
+
+
+async def record_reported_refunds(
+    session: AsyncSession, *, payment: Payment, report: GatewayReport
+) -> None:
+    """Record each refund Midtrans lists that we have no row for, keyed by its refund_key: one
+    made in Midtrans' dashboard, or ours whose request failed after Midtrans had refunded (a
+    retry then finds it instead of counting it twice). The daily report sums these rows."""
+    if payment.status not in _HOLDS_MONEY:
+        return  # never counted as paid (e.g. an amount mismatch), so no refund to count either
+    listed = report.raw.get("refunds")
+    for item in listed if isinstance(listed, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("refund_key") or f"MT-{item.get('refund_chargeback_id')}")[:64]
+        try:
+            amount = parse_rupiah(item.get("refund_amount"))
+        except ValueError:
+            continue
+        if amount <= 0 or await repository.get_refund_by_key(session, key) is not None:
+            continue
+        reason = item.get("reason")
+        repository.add_refund(
+            session,
+            Refund(
+                payment_id=payment.id,
+                refund_key=key,
+                amount=amount,
+                reason=reason if isinstance(reason, str) and reason else "refunded at Midtrans",
+                method=payment.method,
+                staff_username="midtrans",
+                gateway_response=item,
+                created_at=parse_wib(item.get("created_at")) or utcnow(),
+            ),
+        )
 
 
 def _record_refund_amount(payment: Payment, report: GatewayReport) -> None:
