@@ -89,6 +89,15 @@ def test_bad_configuration_is_a_clean_message_without_secrets(workdir: Path) -> 
     assert "topsecret" not in result.output
 
 
+def test_production_without_a_midtrans_key_refuses_to_start(workdir: Path) -> None:
+    """Rather than fall back to the simulator, whose payer page would mark orders paid."""
+    result = runner.invoke(
+        cli.app, ["seed-demo"], env={"SANTAP_ENV": "production", "SANTAP_SECRET_KEY": "k" * 40}
+    )
+    assert result.exit_code == 2
+    assert "SANTAP_ENV=production needs MIDTRANS_SERVER_KEY" in result.output
+
+
 def test_schema_check_tells_migrated_from_empty(tmp_path: Path, database_url: str) -> None:
     empty = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
     assert asyncio.run(cli._schema_is_current(empty)) is False

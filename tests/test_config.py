@@ -67,10 +67,25 @@ def test_key_and_mode_must_agree_and_the_error_hides_the_key(key: str, productio
     assert "secret123" not in repr(_settings(MIDTRANS_SERVER_KEY="SB-Mid-server-secret123"))
 
 
-def test_secret_key_is_required_in_production() -> None:
-    with pytest.raises(ConfigError, match="SANTAP_SECRET_KEY"):
-        _settings(SANTAP_ENV="production").signing_key()
-    assert _settings(SANTAP_ENV="production", SANTAP_SECRET_KEY="k" * 40).signing_key() == "k" * 40
+PRODUCTION_MIDTRANS = {"MIDTRANS_SERVER_KEY": "Mid-server-x", "MIDTRANS_IS_PRODUCTION": True}
+
+
+def test_production_needs_a_signing_key_and_a_midtrans_key() -> None:
+    """Without a Midtrans key production would run the simulator, whose payer page marks any
+    order paid; without a signing key every staff request would fail."""
+    cases = [
+        ({}, "SANTAP_SECRET_KEY and MIDTRANS_SERVER_KEY"),
+        (PRODUCTION_MIDTRANS, "SANTAP_SECRET_KEY"),
+        ({"SANTAP_SECRET_KEY": "k" * 40}, "MIDTRANS_SERVER_KEY"),
+    ]
+    for values, missing in cases:
+        with pytest.raises(ValidationError) as raised:
+            _settings(SANTAP_ENV="production", **values)
+        [error] = raised.value.errors()
+        assert error["msg"] == f"Value error, SANTAP_ENV=production needs {missing}"
+    settings = _settings(SANTAP_ENV="production", SANTAP_SECRET_KEY="k" * 40, **PRODUCTION_MIDTRANS)
+    assert settings.signing_key() == "k" * 40
+    assert not settings.simulator_mode
 
 
 def test_development_secret_is_generated_once_beside_the_database(

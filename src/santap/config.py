@@ -111,6 +111,25 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_production_is_complete(self) -> Settings:
+        """Production never falls back to development conveniences: without a Midtrans key the
+        built-in simulator would stand in for Midtrans, and its payer page would let anyone
+        mark an order paid; without a signing key no staff token could be issued."""
+        if self.env is not Environment.PRODUCTION:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("SANTAP_SECRET_KEY", self.secret_key),
+                ("MIDTRANS_SERVER_KEY", self.midtrans_server_key),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"SANTAP_ENV=production needs {' and '.join(missing)}")
+        return self
+
     @property
     def simulator_mode(self) -> bool:
         """No Midtrans key: the built-in simulator stands in for Midtrans."""
