@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -258,6 +259,30 @@ async def test_refund_amount_is_int(midtrans: MidtransClient, mock: respx.MockRo
     assert result.transaction_status == "partial_refund"
     sent = json.loads(route.calls.last.request.content)
     assert sent == {"refund_key": "ref-1", "reason": "cold soup", "amount": 5000}
+
+
+@pytest.mark.parametrize(
+    ("path", "call", "body"),
+    [
+        ("status", "get_status", {"status_code": 200, "transaction_status": "settlement"}),
+        ("status", "get_status", {"status_code": "200"}),
+        (
+            "refund",
+            "refund",
+            {"status_code": "200", "transaction_status": "refund", "refund_amount": "Infinity"},
+        ),
+    ],
+)
+async def test_a_successful_answer_with_bad_fields_is_a_midtrans_error(
+    midtrans: MidtransClient, mock: respx.MockRouter, path: str, call: str, body: dict[str, Any]
+) -> None:
+    """Not a ValidationError or OverflowError that callers do not expect (a 500)."""
+    method = mock.get if path == "status" else mock.post
+    method(f"{CORE}/v2/ORDER-101/{path}").respond(200, json=body)
+    kwargs: dict[str, Any] = {"amount": None, "reason": "r", "refund_key": "k"}
+    with pytest.raises(MidtransError, match="unexpected fields") as caught:
+        await getattr(midtrans, call)("ORDER-101", **(kwargs if call == "refund" else {}))
+    assert caught.value.http_status == 200
 
 
 @pytest.mark.parametrize("status", [200, 502])

@@ -13,7 +13,7 @@ from santap.models import Payment
 from santap.models.base import utcnow
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import order_with_qris
+from tests.fixtures.payments import MIDTRANS_FAULTS, BrokenMidtrans, order_with_qris
 
 
 async def _payments(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Payment]:
@@ -199,6 +199,27 @@ async def test_midtrans_timeout_is_504(
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "payment_gateway_timeout"
     assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
+
+
+@pytest.mark.parametrize("fault", MIDTRANS_FAULTS)
+async def test_a_broken_midtrans_answer_is_502_and_a_retry_succeeds(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    broken_midtrans: BrokenMidtrans,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    fault: str,
+) -> None:
+    order = await _order(client, demo_menu)
+    broken_midtrans.break_with(fault)
+    failed = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["code"] == "payment_gateway_error"
+    assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
+
+    broken_midtrans.repair()
+    retried = await client.post("/api/v1/payments/qris", json=_body(order))
+    assert retried.status_code == 201, retried.text
+    assert [p.status for p in await _payments(sessionmaker)] == ["failed", "pending"]
 
 
 async def test_payment_poll_is_public_and_carries_no_customer_details(

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from santap.models import Notification, OrderStatusHistory, Payment, PaymentStatusHistory
 from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
-from tests.fixtures.payments import get_order, notification, order_with_qris
+from tests.fixtures.payments import (
+    MIDTRANS_FAULTS,
+    BrokenMidtrans,
+    get_order,
+    notification,
+    order_with_qris,
+)
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
 NO_VERIFY = {"MIDTRANS_VERIFY_STATUS": False}
@@ -305,6 +311,36 @@ async def test_failed_status_check_keeps_the_notification_for_reconciliation(
     assert (await get_order(client, order))["status"] == "paid"
     [stored] = await _inbox(sessionmaker)
     assert stored.applied_at is not None
+
+
+@pytest.mark.parametrize("fault", MIDTRANS_FAULTS)
+async def test_a_broken_status_answer_queues_the_notification_for_reconciliation(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    broken_midtrans: BrokenMidtrans,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    fault: str,
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    simulator.faults.drop_rate = 1.0
+    await simulator.pay(payment["order_uid"])
+    await simulator.drain()
+    broken_midtrans.break_with(fault)
+    response = await client.post(
+        WEBHOOK, json=notification(payment["order_uid"], "settlement", "35000.00")
+    )
+    assert (response.status_code, response.json()) == (200, {"status": "queued"})
+    [stored] = await _inbox(sessionmaker)
+    assert (stored.applied_at, stored.outcome) == (None, "retry")
+
+    broken_midtrans.repair()
+    result = await reconcile_once(
+        sessionmaker, app.state.payment_gateway, inbox_min_age=timedelta(0)
+    )
+    assert result.inbox_applied == 1
+    assert (await get_order(client, order))["status"] == "paid"
 
 
 @pytest.mark.parametrize("settings_overrides", [NO_VERIFY])

@@ -192,7 +192,7 @@ def _record_refund_amount(payment: Payment, report: GatewayReport) -> None:
     if report.refund_amount is None:
         return
     try:
-        refunded = int(Decimal(report.refund_amount))
-    except InvalidOperation:
+        refunded = parse_rupiah(report.refund_amount)
+    except ValueError:
         return
     payment.refunded_amount = max(payment.refunded_amount, min(refunded, payment.amount))

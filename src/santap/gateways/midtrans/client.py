@@ -7,10 +7,11 @@ import logging
 import random
 import time
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from santap.config import Settings
 from santap.gateways.midtrans._transport import default_transport
@@ -29,6 +30,7 @@ from santap.observability import metrics
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "santap/0.1"
+M = TypeVar("M", bound=BaseModel)
 
 
 class MidtransClient:
@@ -129,7 +131,7 @@ class MidtransClient:
             json=request.to_wire(),
             headers=_notification_headers(notification_url),
         )
-        return SnapTransaction.model_validate(body)
+        return _parse(SnapTransaction, body)
 
     async def charge_qris(
         self,
@@ -152,20 +154,20 @@ class MidtransClient:
             headers=headers,
             retry=idempotency_key is not None,
         )
-        return QrisCharge.model_validate(body)
+        return _parse(QrisCharge, body)
 
     async def get_status(self, order_id: str) -> TransactionStatus:
         body = await self._call_core("GET", order_id, "status", retry=True)
-        return TransactionStatus.model_validate(body)
+        return _parse(TransactionStatus, body)
 
     async def cancel(self, order_id: str) -> TransactionStatus:
         body = await self._call_core("POST", order_id, "cancel")
-        return TransactionStatus.model_validate(body)
+        return _parse(TransactionStatus, body)
 
     async def expire(self, order_id: str) -> TransactionStatus:
         # Midtrans reports a successful /expire with body status_code "407".
         body = await self._call_core("POST", order_id, "expire", allow_407=True)
-        return TransactionStatus.model_validate(body)
+        return _parse(TransactionStatus, body)
 
     async def refund(
         self, order_id: str, *, amount: int | None, reason: str, refund_key: str
@@ -175,7 +177,7 @@ class MidtransClient:
         if amount is not None:
             payload["amount"] = amount
         body = await self._call_core("POST", order_id, "refund", json=payload)
-        return RefundResult.model_validate({"refund_key": refund_key, **body})
+        return _parse(RefundResult, {"refund_key": refund_key, **body})
 
     async def _call_core(
         self,
@@ -308,6 +310,23 @@ class MidtransClient:
                 f"Midtrans {method} {path}: idempotent request still in progress", http_status=202
             )
         return decode_body(response, allow_407=allow_407)
+
+
+def _parse(model: type[M], body: dict[str, Any]) -> M:
+    """A successful answer whose fields are missing or malformed is Midtrans failing too: the
+    caller's usual MidtransError handling (502, queued for reconciliation) applies."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        fields = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+        raise MidtransError(
+            f"Midtrans answered with unexpected fields: {', '.join(fields)}",
+            http_status=200,
+            status_code=body.get("status_code")
+            if isinstance(body.get("status_code"), str)
+            else None,
+            messages=[f"unexpected answer from Midtrans (fields: {', '.join(fields)})"],
+        ) from None
 
 
 def _notification_headers(notification_url: str | None) -> dict[str, str]:

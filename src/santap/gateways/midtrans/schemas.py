@@ -33,6 +33,8 @@ def parse_rupiah(value: object) -> int:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
     if amount != amount.to_integral_value():
         raise ValueError(f"amount has a fraction: {value!r}")
     return int(amount)
