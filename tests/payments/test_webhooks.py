@@ -120,6 +120,19 @@ async def test_forged_notifications_are_401_logged_stored_and_change_nothing(
             "application/json",
             400,
         ),
+        # A lone surrogate or a NUL cannot be hashed or stored (these were 500s).
+        (
+            b'{"order_id": "\\ud800", "status_code": "200", "gross_amount": "1.00",'
+            b' "transaction_status": "settlement", "signature_key": "x"}',
+            "application/json",
+            400,
+        ),
+        (
+            b'{"order_id": "SNTP-1", "status_code": "200", "gross_amount": "1.00",'
+            b' "transaction_status": "settle\\u0000ment", "signature_key": "\\udfff"}',
+            "application/json",
+            400,
+        ),
         (b"order_id=x", "application/x-www-form-urlencoded", 415),
         (b"x" * (65 * 1024), "application/json", 413),
     ],

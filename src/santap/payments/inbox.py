@@ -56,7 +56,24 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise BadNotification(
             f"Missing or non-string fields: {', '.join(missing)}", details={"fields": missing}
         )
+    unusable = [key for key in (*REQUIRED_FIELDS, "signature_key") if not _is_text(body.get(key))]
+    if unusable:
+        raise BadNotification(
+            f"Fields with characters no notification carries: {', '.join(unusable)}",
+            details={"fields": unusable},
+        )
     return body
+
+
+def _is_text(value: object) -> bool:
+    """Printable as UTF-8 and storable: no lone surrogates (JSON's "\\ud800"), no NUL."""
+    if not isinstance(value, str):
+        return True  # a missing or non-string signature is just a wrong one (401)
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def dedupe_key(body: dict[str, Any]) -> str:
