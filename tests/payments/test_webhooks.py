@@ -357,6 +357,25 @@ async def test_a_broken_status_answer_queues_the_notification_for_reconciliation
 
 
 @pytest.mark.parametrize("settings_overrides", [NO_VERIFY])
+@pytest.mark.parametrize("edited", ["settlement", "capture", "refund"])
+async def test_a_signed_body_whose_status_was_edited_moves_no_money(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    edited: str,
+) -> None:
+    """The signature covers status_code but not transaction_status: a genuine pending body
+    ("201") relabelled as a settlement must not pay the order when nothing asks Midtrans."""
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], edited, "35000.00", status_code="201")
+    response = await client.post(WEBHOOK, json=body)
+    assert (response.status_code, response.json()) == (200, {"status": "ignored"})
+    assert (await get_order(client, order))["status"] == "pending_payment"
+    async with sessionmaker() as session:
+        assert await session.scalar(select(Payment.status)) == "pending"
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_VERIFY])
 async def test_concurrent_duplicate_notifications_make_one_transition(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],

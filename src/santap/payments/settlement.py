@@ -33,6 +33,8 @@ _SIMPLE = {
 }
 
 
+# Statuses Midtrans reports with status_code "200" (midtrans.md §5).
+_MONEY_MOVED = frozenset({"settlement", "capture", "refund", "partial_refund"})
 _HOLDS_MONEY = frozenset(
     {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
@@ -44,6 +46,7 @@ class GatewayReport:
 
     transaction_status: str
     gross_amount: str | None
+    status_code: str | None = None
     fraud_status: str | None = None
     transaction_id: str | None = None
     refund_amount: str | None = None
@@ -58,6 +61,7 @@ class GatewayReport:
         return cls(
             transaction_status=(text("transaction_status") or "").lower(),
             gross_amount=text("gross_amount"),
+            status_code=text("status_code"),
             fraud_status=(text("fraud_status") or "").lower() or None,
             transaction_id=text("transaction_id"),
             refund_amount=text("refund_amount"),
@@ -68,6 +72,10 @@ class GatewayReport:
 def target_status(report: GatewayReport) -> tuple[PaymentStatus | None, bool]:
     """The payment status a report means, and whether it is held in a fraud challenge."""
     status, fraud = report.transaction_status, report.fraud_status
+    if status in _MONEY_MOVED and report.status_code != "200":
+        # The signature covers status_code, not transaction_status: a signed pending ("201")
+        # body with its status edited to settlement must not pay anything.
+        return None, False
     if status in ("settlement", "capture"):
         if fraud in (None, "accept"):
             return PaymentStatus.PAID, False
