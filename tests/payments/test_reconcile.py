@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
@@ -8,11 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from santap.models import Payment
+from santap.models import Notification, Payment
 from santap.models.base import utcnow
 from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
-from tests.fixtures.payments import get_order, order_with_qris
+from tests.fixtures.payments import get_order, notification, order_with_qris
 
 NOW = timedelta(0)
 
@@ -94,3 +95,60 @@ async def test_unopened_snap_attempt_expires_locally_only_after_its_expiry(
         await session.commit()
     assert await _reconcile(app) == {"expired_unopened": 1}
     assert await _status(sessionmaker, uid) == "expired"
+
+
+async def test_one_unreadable_inbox_row_does_not_stop_the_rest(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Rows are taken oldest first, so a row that fails every time would otherwise stop every
+    run before the notifications behind it."""
+    async with sessionmaker() as session:
+        session.add(
+            Notification(
+                dedupe_key="poison",
+                order_uid="SNTP-1-x",
+                transaction_status="settlement",
+                raw_body="{not json",
+                signature_valid=True,
+                outcome="retry",
+                received_at=utcnow() - timedelta(minutes=10),
+            )
+        )
+        await session.commit()
+    order, payment = await order_with_qris(client, demo_menu)
+    simulator.faults.drop_rate = 1.0
+    await simulator.pay(payment["order_uid"])
+    await simulator.drain()
+    simulator.faults.error_rate = 1.0  # the status check fails: the delivery is queued
+    bom = (
+        b"\xef\xbb\xbf"
+        + json.dumps(notification(payment["order_uid"], "settlement", "35000.00")).encode()
+    )
+    queued = await client.post(
+        "/api/v1/webhooks/midtrans", content=bom, headers={"content-type": "application/json"}
+    )
+    assert queued.json() == {"status": "queued"}
+
+    simulator.faults.error_rate = 0.0
+    result = await reconcile_once(
+        sessionmaker, app.state.payment_gateway, inbox_min_age=timedelta(0)
+    )
+    assert result.outcomes["inbox:error"] == 1
+    assert result.outcomes["inbox:applied"] == 1
+    assert (await get_order(client, order))["status"] == "paid"
+
+
+async def test_a_body_that_is_not_utf8_is_refused_not_stored(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    body = json.dumps(notification("SNTP-1-x", "settlement", "1.00")).encode("utf-16")
+    response = await client.post(
+        "/api/v1/webhooks/midtrans", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(Notification))).all() == []

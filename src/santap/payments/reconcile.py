@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -58,20 +58,33 @@ async def reconcile_once(
             session, created_before=now - pending_min_age, limit=limit
         )
     for row in rows:
-        outcome = await _apply_stored(sessionmaker, gateway, row)
-        report.inbox_applied += outcome not in ("queued", "duplicate")
+        outcome = await _isolated(_apply_stored(sessionmaker, gateway, row), f"inbox row {row.id}")
+        report.inbox_applied += outcome not in ("queued", "duplicate", "error")
         report.count(f"inbox:{outcome}")
     for payment in pending:
         report.checked += 1
-        report.count(await _check_pending(sessionmaker, gateway, payment))
+        report.count(
+            await _isolated(_check_pending(sessionmaker, gateway, payment), payment.order_uid)
+        )
     return report
+
+
+async def _isolated(step: Awaitable[str], item: str) -> str:
+    """One item's unexpected failure is logged and skipped, never the end of the run: the
+    rows behind it (taken in id order, so it would come first every time) still settle."""
+    try:
+        return await step
+    except Exception:
+        logger.exception("reconcile: %s failed; moving on", item)
+        return "error"
 
 
 async def _apply_stored(
     sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Notification
 ) -> str:
     uid = row.order_uid or ""
-    verification = await inbox.verify_with_midtrans(uid, json.loads(row.raw_body), gateway)
+    body = inbox.parse_body(row.raw_body.encode())
+    verification = await inbox.verify_with_midtrans(uid, body, gateway)
     async with sessionmaker() as session:
         notification = await repository.get_notification(session, row.id)
         if notification is None or notification.applied_at is not None:
