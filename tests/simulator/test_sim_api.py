@@ -203,6 +203,10 @@ async def test_injected_errors_and_control_endpoint(api: httpx.AsyncClient, sim:
     assert bad.status_code == 400
     assert sim.faults.error_rate == 1.0
     assert (await api.post("/_control/faults", json={"nope": 1})).status_code == 400
+    for wrong in ({"seed": []}, {"seed": 1.5}, {"latency_s": "1"}, {"error_rate": True}):
+        answer = await api.post("/_control/faults", json=wrong)
+        assert answer.status_code == 400, wrong  # the list seed was a 500
+    assert (sim.faults.error_rate, sim.faults.seed) == (1.0, 3)
 
 
 async def test_latency_is_added(api: httpx.AsyncClient, sim: Simulator) -> None:

@@ -43,7 +43,10 @@ class Faults:
             raise ValueError(f"unknown fault knobs: {sorted(unknown)}")
         previous = self.as_dict()
         for name, value in changes.items():
-            if name != "seed" and not isinstance(value, int | float):
+            if name == "seed":
+                if value is not None and (type(value) is not int):
+                    raise ValueError("seed must be an integer or null")
+            elif type(value) not in (int, float):
                 raise ValueError(f"{name} must be a number")
             setattr(self, name, value)
         try:
