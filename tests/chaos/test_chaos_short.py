@@ -28,5 +28,6 @@ async def test_short_chaos_run_ends_where_the_simulator_says(backend: str, tmp_p
 
     assert result.ok, result.summary()
     assert result.kills == result.restarts == 1
-    assert result.figures["forged_sent"] > 0
-    assert result.figures["dropped"] > 0
+    # The faults really happened (each check is shown able to fail in test_chaos_checks.py).
+    for fault in ("forged_sent", "dropped", "duplicated", "reordered"):
+        assert result.figures[fault] > 0, fault
