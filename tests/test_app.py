@@ -85,3 +85,21 @@ async def test_with_a_midtrans_key_there_is_no_simulator(database_url: str) -> N
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             assert (await http.post("/_simulator/v2/charge", json={})).status_code == 404
+
+
+async def test_the_openapi_document_gives_every_error_the_one_error_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    errors = [
+        (path, method, status, response.get("content"))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45"
+    ]
+    assert ("/api/v1/orders", "post", "422") in {e[:3] for e in errors}
+    shape = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    assert [e for e in errors if e[3] != shape] == []
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]

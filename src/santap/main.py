@@ -27,6 +27,7 @@ from santap.menu.endpoints import admin_router as menu_admin_router
 from santap.menu.endpoints import router as menu_router
 from santap.observability.install import install_observability
 from santap.observability.service import stale_inbox_count
+from santap.openapi import install_error_documentation
 from santap.orders.endpoints import router as orders_router
 from santap.payments.endpoints import router as payments_router
 from santap.payments.gateway import PaymentGateway
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         app.include_router(router)
     _add_probes(app)
     _summaries_from_docstrings(app.routes)
+    install_error_documentation(app)
     return app
 
 
