@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -103,8 +103,9 @@ async def test_snap_create_sends_wire_body_and_headers(
 ) -> None:
     answer = {"token": "d379aa71", "redirect_url": f"{SNAP}/snap/v3/redirection/d379aa71"}
     route = mock.post(f"{SNAP}/snap/v1/transactions").respond(201, json=answer)
+    started = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     snap = await midtrans.create_snap_transaction(
-        _snap_request(), notification_url="https://shop.example/notify"
+        _snap_request(start_time=started), notification_url="https://shop.example/notify"
     )
     assert (snap.token, snap.redirect_url) == (answer["token"], answer["redirect_url"])
     assert snap.raw == answer
@@ -116,7 +117,10 @@ async def test_snap_create_sends_wire_body_and_headers(
     body = json.loads(request.content)
     assert body["enabled_payments"] == ["other_qris"]
     assert body["transaction_details"] == {"order_id": "ORDER-101", "gross_amount": 10000}
-    assert body["expiry"] == {"unit": "minute", "duration": 15}
+    # The QR lives 15 minutes from our attempt's start (in WIB), on a page open no longer.
+    expiry = {"unit": "minute", "duration": 15, "start_time": "2026-11-27 10:00:00 +0700"}
+    assert body["expiry"] == expiry
+    assert body["page_expiry"] == {"duration": 15, "unit": "minute"}
     assert len(body["item_details"][0]["name"]) == 50
     assert "customer_details" not in body
 

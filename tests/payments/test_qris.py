@@ -201,6 +201,26 @@ async def test_midtrans_timeout_is_504(
     assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
 
 
+async def test_a_snap_qr_expires_with_its_attempt_not_when_the_payer_opens_it(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Snap counts from expiry.start_time, which Santap sets to the attempt's own start;
+    without it the QR's 15 minutes would start whenever the payer opens the page."""
+    order = await _order(client, demo_menu)
+    created = await client.post("/api/v1/payments/qris", json=_body(order))
+    tx = simulator.transactions[created.json()["order_uid"]]
+    [attempt] = await _payments(sessionmaker)
+    assert attempt.expires_at is not None
+    assert tx.start_time is not None
+    assert abs((attempt.expires_at - tx.start_time).total_seconds() - 15 * 60) < 1
+    await simulator.choose_qris(attempt.order_uid)
+    assert tx.expiry_time is not None
+    assert abs((tx.expiry_time - attempt.expires_at).total_seconds()) < 1
+
+
 @pytest.mark.parametrize("fault", MIDTRANS_FAULTS)
 async def test_a_broken_midtrans_answer_is_502_and_a_retry_succeeds(
     client: httpx.AsyncClient,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from santap.gateways.midtrans import verify_signature
+from santap.gateways.midtrans.schemas import JAKARTA
 from santap.simulator import Simulator
 from santap.simulator.qr import crc16_ccitt
+from santap.simulator.state import SimulatorError
 
 WIB_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
@@ -128,6 +130,31 @@ async def test_charge_expiry_is_honoured(api: httpx.AsyncClient) -> None:
     start = datetime.fromisoformat(answer["transaction_time"])
     end = datetime.fromisoformat(answer["expiry_time"])
     assert (end - start).total_seconds() == 30 * 60
+
+
+async def test_snap_start_time_bounds_the_qr_and_the_page(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    def started(minutes_ago: int) -> dict[str, Any]:
+        moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        start = moment.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S %z")
+        return {"expiry": {"start_time": start, "unit": "minute", "duration": 15}}
+
+    await api.post("/snap/v1/transactions", json=payment("ST-1", **started(5)))
+    tx = await sim.choose_qris("ST-1")  # 10 of the 15 minutes are left
+    assert tx.expiry_time is not None
+    assert tx.transaction_time is not None
+    assert 9 * 60 < (tx.expiry_time - tx.transaction_time).total_seconds() <= 10 * 60
+
+    await api.post("/snap/v1/transactions", json=payment("ST-2", **started(16)))
+    with pytest.raises(SimulatorError, match="expired"):
+        await sim.choose_qris("ST-2")  # the payer opened the page too late: nothing to pay
+    assert (await api.get("/v2/ST-2/status")).status_code == 404
+
+    page = {"page_expiry": {"duration": 1, "unit": "second"}}
+    assert (await api.post("/snap/v1/transactions", json=payment("ST-3", **page))).is_error
+    bad = started(0) | {"expiry": {"start_time": "tomorrow", "unit": "minute", "duration": 15}}
+    assert (await api.post("/snap/v1/transactions", json=payment("ST-4", **bad))).is_error
 
 
 async def test_status_by_order_or_transaction_id(api: httpx.AsyncClient, server_key: str) -> None:

@@ -124,8 +124,11 @@ async def _open_at_midtrans(
         "expiry_minutes": gateway.expiry_minutes,
     }
     if gateway.qris_mode is QrisMode.SNAP:
+        assert payment.expires_at is not None
+        started = payment.expires_at - timedelta(minutes=gateway.expiry_minutes)
         snap = await gateway.client.create_snap_transaction(
-            SnapTransactionRequest(**fields), notification_url=gateway.notification_url
+            SnapTransactionRequest(**fields, start_time=started),
+            notification_url=gateway.notification_url,
         )
         payment.snap_token, payment.redirect_url = snap.token, snap.redirect_url
         payment.gateway_response = snap.raw

@@ -26,6 +26,7 @@ from santap.simulator.state import (
     SimulatorError,
     expiry_seconds,
     now_wib,
+    start_time,
     validate_payment_body,
     wib,
 )
@@ -120,6 +121,13 @@ class Simulator:
             raise SimulatorError(400, DUPLICATE_ORDER)
         seconds = expiry_seconds(body.get("expiry"), duration_key="duration")
         tx = SimTransaction(order_id, gross, "snap", seconds, items, token=str(uuid.uuid4()))
+        tx.start_time = start_time(body.get("expiry"))
+        page = body.get("page_expiry")
+        # Midtrans' default page_expiry is 24 hours.
+        open_for: list[float] = [expiry_seconds(page, duration_key="duration") if page else 86400]
+        if tx.start_time is not None:
+            open_for.append(seconds - (now_wib() - tx.start_time).total_seconds())
+        tx.choose_deadline = time.monotonic() + min(open_for) * self.expiry_factor
         tx.notify_urls, tx.append_urls = override, append or []
         self.transactions[order_id] = tx
         self._by_token[tx.token or ""] = tx
@@ -213,6 +221,8 @@ class Simulator:
         if tx.kind != "snap":
             raise SimulatorError(400, f"{order_id} is a Core charge, not a Snap transaction")
         if tx.status is None:
+            if tx.choose_deadline is not None and time.monotonic() >= tx.choose_deadline:
+                raise SimulatorError(412, "The Snap page has expired; start a new transaction")
             self._start_pending(tx)
         return tx
 
@@ -260,7 +270,9 @@ class Simulator:
     def _start_pending(self, tx: SimTransaction) -> None:
         tx.transaction_id = str(uuid.uuid4())
         tx.transaction_time = now_wib()
-        tx.expiry_time = tx.transaction_time + timedelta(seconds=tx.expiry_seconds)
+        # Snap with a start_time: the QR lives until start_time + duration, not from now.
+        started = tx.start_time or tx.transaction_time
+        tx.expiry_time = started + timedelta(seconds=tx.expiry_seconds)
         tx.qr_string = qris_payload(
             amount=tx.gross_amount,
             reference=tx.transaction_id.replace("-", "")[:25],
@@ -268,7 +280,8 @@ class Simulator:
             merchant_name=MERCHANT_NAME,
         )
         tx.status = "pending"
-        tx.deadline = time.monotonic() + tx.expiry_seconds * self.expiry_factor
+        left = (tx.expiry_time - tx.transaction_time).total_seconds()
+        tx.deadline = time.monotonic() + left * self.expiry_factor
         self._by_transaction_id[tx.transaction_id] = tx
         heapq.heappush(self._expiries, (tx.deadline, next(self._sequence), tx.transaction_id))
         self._ensure_sweeper()

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from santap.gateways.midtrans.schemas import JAKARTA, MIDTRANS_TIME_FORMAT, format_rupiah
+from santap.gateways.midtrans.schemas import (
+    JAKARTA,
+    MIDTRANS_TIME_FORMAT,
+    ZONED_TIME_FORMAT,
+    format_rupiah,
+)
 from santap.gateways.midtrans.signature import compute_signature
 
 MERCHANT_ID = "G000000000"
@@ -67,6 +72,10 @@ class SimTransaction:
     settlement_time: datetime | None = None
     qr_string: str | None = None
     deadline: float | None = None
+    # Snap: when the QR's lifetime started (expiry.start_time), and the monotonic time after
+    # which the payer can no longer pick a method (that expiry, or page_expiry, if sooner).
+    start_time: datetime | None = None
+    choose_deadline: float | None = None
     merchant_cross_reference_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     refunds: list[dict[str, Any]] = field(default_factory=list)
     refund_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -182,3 +191,14 @@ def expiry_seconds(spec: object, *, duration_key: str) -> int:
     if not 20 <= seconds <= 7 * 86400:
         raise SimulatorError(400, "expiry must be between 20 seconds and 7 days")
     return seconds
+
+
+def start_time(spec: object) -> datetime | None:
+    """Snap ``expiry.start_time`` ("2026-11-27 10:00:00 +0700"), if given."""
+    value = spec.get("start_time") if isinstance(spec, dict) else None
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(str(value), ZONED_TIME_FORMAT)
+    except ValueError:
+        raise SimulatorError(400, "expiry.start_time must be yyyy-MM-dd HH:mm:ss Z") from None

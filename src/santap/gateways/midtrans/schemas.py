@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MIDTRANS_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+ZONED_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # request times: "2026-11-27 10:00:00 +0700"
 ITEM_NAME_MAX = 50
 
 
@@ -90,10 +91,19 @@ class _PaymentRequest(BaseModel):
 
 
 class SnapTransactionRequest(_PaymentRequest):
+    # When the QR's lifetime starts. Without it Midtrans counts from the moment the payer picks
+    # a method, on a page that stays open for 24 h: the payer could still pay long after the
+    # attempt expired on our side.
+    start_time: datetime | None = None
+
     def to_wire(self) -> dict[str, Any]:
         body = self._common_body()
         body["enabled_payments"] = ["other_qris"]
-        body["expiry"] = {"unit": "minute", "duration": self.expiry_minutes}
+        expiry: dict[str, Any] = {"unit": "minute", "duration": self.expiry_minutes}
+        if self.start_time is not None:
+            expiry["start_time"] = self.start_time.astimezone(JAKARTA).strftime(ZONED_TIME_FORMAT)
+        body["expiry"] = expiry
+        body["page_expiry"] = {"duration": self.expiry_minutes, "unit": "minute"}
         return body
 
 
