@@ -30,7 +30,7 @@ async def get_order(
     order_id: OrderId,
     session: SessionDep,
     staff: OptionalStaff,
-    x_order_token: Annotated[str | None, Header(max_length=200)] = None,
+    x_order_token: Annotated[str | None, Header()] = None,
 ) -> OrderRead:
     """An order, for the customer holding its access token or for staff with a bearer token."""
     if staff is not None:
