@@ -150,6 +150,22 @@ async def test_malformed_deliveries_are_4xx_and_change_nothing(
     assert await _inbox(sessionmaker) == []
 
 
+async def test_a_lone_surrogate_in_an_unread_field_is_still_stored_and_judged(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Hashing the body for its inbox key must not fail on it (that was a 500)."""
+    body = (
+        b'{"order_id": "SNTP-1", "status_code": "200", "gross_amount": "1.00",'
+        b' "transaction_status": "settlement", "signature_key": "x", "issuer": "\\ud800"}'
+    )
+    response = await client.post(
+        WEBHOOK, content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 401
+    [stored] = await _inbox(sessionmaker)
+    assert (stored.signature_valid, stored.outcome) == (False, "invalid_signature")
+
+
 async def test_webhook_accepts_post_only_and_is_not_in_the_openapi_document(
     client: httpx.AsyncClient,
 ) -> None:
