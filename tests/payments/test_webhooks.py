@@ -267,7 +267,14 @@ async def test_capture_needs_fraud_accept_and_challenge_is_flagged(
     _, challenged = await order_with_qris(client, demo_menu)
     await client.post(
         WEBHOOK,
-        json=notification(challenged["order_uid"], "capture", "35000.00", fraud_status="challenge"),
+        # Midtrans sends a challenged capture with status_code "201".
+        json=notification(
+            challenged["order_uid"],
+            "capture",
+            "35000.00",
+            status_code="201",
+            fraud_status="challenge",
+        ),
     )
     _, accepted = await order_with_qris(client, demo_menu)
     await client.post(

@@ -33,8 +33,10 @@ _SIMPLE = {
 }
 
 
-# Statuses Midtrans reports with status_code "200" (midtrans.md §5).
-_MONEY_MOVED = frozenset({"settlement", "capture", "refund", "partial_refund"})
+# What Midtrans only ever reports with status_code "200" (midtrans.md §5): money moved.
+_MONEY_MOVED = frozenset(
+    {PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED}
+)
 _HOLDS_MONEY = frozenset(
     {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
@@ -71,11 +73,16 @@ class GatewayReport:
 
 def target_status(report: GatewayReport) -> tuple[PaymentStatus | None, bool]:
     """The payment status a report means, and whether it is held in a fraud challenge."""
-    status, fraud = report.transaction_status, report.fraud_status
-    if status in _MONEY_MOVED and report.status_code != "200":
+    target, challenged = _meaning(report)
+    if target in _MONEY_MOVED and report.status_code != "200":
         # The signature covers status_code, not transaction_status: a signed pending ("201")
         # body with its status edited to settlement must not pay anything.
         return None, False
+    return target, challenged
+
+
+def _meaning(report: GatewayReport) -> tuple[PaymentStatus | None, bool]:
+    status, fraud = report.transaction_status, report.fraud_status
     if status in ("settlement", "capture"):
         if fraud in (None, "accept"):
             return PaymentStatus.PAID, False
