@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
 from santap.main import create_app
-from santap.models import Payment, PaymentStatusHistory
+from santap.models import OrderStatusHistory, Payment, PaymentStatusHistory
 from tests.fixtures.payments import get_order, notification, order_with_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
@@ -106,6 +106,36 @@ async def test_two_instances_receiving_one_notification_make_one_transition(
     async with sessionmaker() as session:
         history = await session.scalar(select(func.count()).select_from(PaymentStatusHistory))
     assert history == 2
+    assert (await get_order(client, order))["status"] == "paid"
+
+
+async def test_differing_copies_of_one_settlement_at_once_make_one_transition(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Copies that differ in an unsigned field have different inbox keys, so the inbox does not
+    serialize them: the row locks on the order and the payment must."""
+    order, payment = await order_with_qris(client, demo_menu)
+    bodies = [
+        notification(payment["order_uid"], "settlement", "35000.00", status_message=f"copy {n}")
+        for n in range(6)
+    ]
+    async with _instance(settings) as first, _instance(settings) as second:
+        responses = await asyncio.gather(
+            *(
+                http.post(WEBHOOK, json=body)
+                for http, body in zip([first, second] * 3, bodies, strict=True)
+            )
+        )
+    assert sorted(r.json()["status"] for r in responses) == ["applied"] + ["no_change"] * 5
+    async with sessionmaker() as session:
+        payment_changes = await session.scalar(
+            select(func.count()).select_from(PaymentStatusHistory)
+        )
+        order_changes = await session.scalar(select(func.count()).select_from(OrderStatusHistory))
+    assert (payment_changes, order_changes) == (2, 2)  # created + paid, placed + paid
     assert (await get_order(client, order))["status"] == "paid"
 
 
