@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import AuditLog, Payment
+from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
 from tests.fixtures.payments import get_order, order_with_qris
@@ -180,6 +182,41 @@ async def test_unopened_snap_attempt_is_cancelled_locally_and_cash_taken(
     assert response.status_code == 201, response.text
     attempt, cash = await _payments(sessionmaker)
     assert (attempt.status, cash.status) == ("cancelled", "paid")
+
+
+@pytest.mark.parametrize("then", ["pays", "opens"])
+async def test_an_unopened_snap_page_paid_after_cash_is_caught_by_reconciliation(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    cashier_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    then: str,
+) -> None:
+    """Nothing existed at Midtrans to cancel, but the Snap page can still be opened until the
+    attempt's expiry. Should the customer pay there anyway and every notification be lost, the
+    reconciler still asks about the attempt, and the money is flagged for a refund; should the
+    customer only open it, the reconciler cancels the transaction that now exists."""
+    order, qris = await order_with_qris(client, demo_menu)
+    cash = await client.post(
+        CASH, json={"order_id": order["id"], "amount_tendered": 35000}, headers=cashier_headers
+    )
+    assert cash.status_code == 201
+    simulator.faults.drop_rate = 1.0
+    if then == "pays":
+        await simulator.pay(qris["order_uid"])
+    else:
+        await simulator.choose_qris(qris["order_uid"])
+    await simulator.drain()
+
+    await reconcile_once(sessionmaker, app.state.payment_gateway, pending_min_age=timedelta(0))
+    attempt, _cash = await _payments(sessionmaker)
+    if then == "pays":
+        assert (attempt.status, attempt.needs_refund) == ("paid", True)
+    else:
+        assert simulator.transactions[qris["order_uid"]].status == "cancel"
+    assert (await get_order(client, order))["status"] == "paid"
 
 
 async def test_qris_paid_first_wins_and_cash_is_refused(

@@ -55,7 +55,7 @@ async def reconcile_once(
             session, received_before=now - inbox_min_age, limit=limit
         )
         pending = await repository.stale_pending_qris(
-            session, created_before=now - pending_min_age, limit=limit
+            session, created_before=now - pending_min_age, limit=limit, now=now
         )
     for row in rows:
         outcome = await _isolated(_apply_stored(sessionmaker, gateway, row), f"inbox row {row.id}")

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap.models import Notification, Payment, PaymentMethod, PaymentStatus, Refund
+
+# How long after its expiry an attempt closed on our side alone is still asked about.
+UNSEEN_MARGIN = timedelta(minutes=5)
 
 
 async def get_by_uid(
@@ -57,13 +60,23 @@ async def open_qris_attempts(session: AsyncSession, order_id: int) -> Sequence[P
 
 
 async def stale_pending_qris(
-    session: AsyncSession, *, created_before: datetime, limit: int
+    session: AsyncSession, *, created_before: datetime, limit: int, now: datetime
 ) -> Sequence[Payment]:
+    """QRIS attempts to ask Midtrans about: pending ones, and those we closed without Midtrans
+    ever having a transaction for them (a Snap page nobody had opened: expired or cancelled on
+    our side only) while their page can still be opened and paid, plus a margin for Midtrans'
+    batch expiry."""
+    closed_unseen = and_(
+        Payment.status.in_((PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)),
+        Payment.gateway_status.is_(None),
+        Payment.transaction_id.is_(None),
+        Payment.expires_at > now - UNSEEN_MARGIN,
+    )
     query = (
         select(Payment)
         .where(
             Payment.method == PaymentMethod.QRIS,
-            Payment.status == PaymentStatus.PENDING,
+            or_(Payment.status == PaymentStatus.PENDING, closed_unseen),
             Payment.created_at < created_before,
         )
         .order_by(Payment.last_checked_at.asc().nulls_first(), Payment.id)
