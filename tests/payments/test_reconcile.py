@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -152,3 +153,31 @@ async def test_a_body_that_is_not_utf8_is_refused_not_stored(
     assert response.status_code == 400
     async with sessionmaker() as session:
         assert (await session.scalars(select(Notification))).all() == []
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {"SANTAP_RECONCILE_INTERVAL_S": 0.2, "SANTAP_RECONCILE_MIN_AGE_S": 0},
+        {"SANTAP_RECONCILE_INTERVAL_S": 0, "SANTAP_RECONCILE_MIN_AGE_S": 0},
+    ],
+    ids=["every-0.2s", "disabled"],
+)
+async def test_the_service_reconciles_on_its_own_unless_disabled(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    settings_overrides: dict[str, float],
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    simulator.faults.drop_rate = 1.0  # every notification is lost
+    await simulator.pay(payment["order_uid"])
+    await simulator.drain()
+    status = "pending_payment"
+    for _ in range(15):  # 1.5 s: several passes of the 0.2 s reconciler
+        await asyncio.sleep(0.1)
+        status = (await get_order(client, order))["status"]
+        if status == "paid":
+            break
+    enabled = settings_overrides["SANTAP_RECONCILE_INTERVAL_S"] > 0
+    assert status == ("paid" if enabled else "pending_payment")
