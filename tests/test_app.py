@@ -76,6 +76,21 @@ async def test_without_a_midtrans_key_the_simulator_is_mounted_and_announced(
     assert response.status_code == 401  # the simulator checks Midtrans' Basic auth
 
 
+def test_turning_status_verification_off_is_announced(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from santap.main import create_app
+    from tests.fixtures.database import make_settings
+
+    with caplog.at_level("WARNING"):
+        create_app(make_settings(database_url, MIDTRANS_VERIFY_STATUS=False))
+    assert "MIDTRANS_VERIFY_STATUS is off" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        create_app(make_settings(database_url))
+    assert "MIDTRANS_VERIFY_STATUS" not in caplog.text
+
+
 async def test_with_a_midtrans_key_there_is_no_simulator(database_url: str) -> None:
     from santap.main import create_app
     from tests.fixtures.database import make_settings

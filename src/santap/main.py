@@ -48,6 +48,11 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     app itself instead of the network (tests; the URLs handed out stay the same)."""
     settings = settings or Settings()
     simulator = _create_simulator(settings) if settings.simulator_mode else None
+    if not settings.midtrans_verify_status:
+        logger.warning(
+            "MIDTRANS_VERIFY_STATUS is off: notifications are acted on as received, and their "
+            "signature covers only order_id, status_code and gross_amount"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
