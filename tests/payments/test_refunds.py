@@ -273,3 +273,20 @@ async def test_refunds_made_in_the_midtrans_dashboard_are_recorded_once_and_repo
     report = await client.get(f"/api/v1/admin/reports/daily?date={today}", headers=admin_headers)
     assert report.json()["refunds"] == {"cash": 0, "qris": 20000}
     assert report.json()["net"] == 70000 - 20000
+
+
+async def test_dashboard_refunds_of_two_payments_under_one_key_are_both_recorded(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Midtrans only keeps refund keys unique per transaction."""
+    payments = [(await _paid_by_qris(client, demo_menu, simulator))[1] for _ in range(2)]
+    for payment in payments:
+        simulator.refund(payment["order_uid"], {"refund_key": "dash-1", "amount": 10000})
+        await simulator.drain()
+    refunds = await _refunds(sessionmaker)
+    assert sorted((r.payment_id, r.amount) for r in refunds) == sorted(
+        (p["payment_id"], 10000) for p in payments
+    )

@@ -185,7 +185,12 @@ async def record_reported_refunds(
             amount = parse_rupiah(item.get("refund_amount"))
         except ValueError:
             continue
-        if amount <= 0 or await repository.get_refund_by_key(session, key) is not None:
+        known = await repository.get_refund_by_key(session, key)
+        if known is not None and known.payment_id != payment.id:
+            # Midtrans' keys are unique per transaction, ours across the table.
+            key = f"MT-{payment.id}-{key}"[:64]
+            known = await repository.get_refund_by_key(session, key)
+        if amount <= 0 or known is not None:
             continue
         reason = item.get("reason")
         repository.add_refund(
