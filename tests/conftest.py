@@ -9,11 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
-from santap.db import create_engine
-from santap.main import create_app
 from santap.menu import service as menu_service
 from santap.simulator import Simulator
-from tests.fixtures.database import backends, empty_tables, make_settings, prepare_database
+from tests.fixtures.database import backends, make_settings, prepare_database, running_app
 
 pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.logs", "tests.fixtures.payments"]
 
@@ -38,17 +36,8 @@ def settings(database_url: str, settings_overrides: dict[str, object]) -> Settin
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, in_process_simulator=True)
-    try:
-        async with application.router.lifespan_context(application):
-            yield application
-    finally:
-        # After shutdown, so no simulator delivery is still writing while tables are emptied.
-        engine = create_engine(settings)
-        try:
-            await empty_tables(engine)
-        finally:
-            await engine.dispose()
+    async with running_app(settings, in_process_simulator=True) as application:
+        yield application
 
 
 @pytest.fixture

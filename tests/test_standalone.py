@@ -19,9 +19,7 @@ from typer.testing import CliRunner
 
 from santap import cli
 from santap.config import Settings
-from santap.db import create_engine
-from santap.main import create_app
-from tests.fixtures.database import TEST_SECRET, empty_tables
+from tests.fixtures.database import TEST_SECRET, running_app
 from tests.fixtures.factories import create_menu_item, place_order
 from tests.fixtures.payments import get_order
 
@@ -69,16 +67,8 @@ def settings_overrides(standalone_simulator: str) -> dict[str, object]:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The app as `santap serve` builds it: Midtrans over the network."""
-    application = create_app(settings)
-    try:
-        async with application.router.lifespan_context(application):
-            yield application
-    finally:
-        engine = create_engine(settings)
-        try:
-            await empty_tables(engine)
-        finally:
-            await engine.dispose()
+    async with running_app(settings, in_process_simulator=False) as application:
+        yield application
 
 
 async def test_santap_reconcile_settles_a_payment_whose_notification_was_lost(

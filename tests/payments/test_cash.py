@@ -16,7 +16,7 @@ from santap.models import AuditLog, Payment
 from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import get_order, order_with_qris
+from tests.fixtures.payments import get_order, order_with_qris, pay_with_notifications_lost
 
 CASH = "/api/v1/payments/cash"
 
@@ -227,9 +227,8 @@ async def test_qris_paid_first_wins_and_cash_is_refused(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     order, qris = await order_with_qris(client, demo_menu)
-    simulator.faults.drop_rate = 1.0  # the settlement notification has not arrived yet
-    await simulator.pay(qris["order_uid"])
-    await simulator.drain()
+    # The settlement notification has not arrived yet.
+    await pay_with_notifications_lost(simulator, qris["order_uid"])
     response = await client.post(
         CASH, json={"order_id": order["id"], "amount_tendered": 35000}, headers=cashier_headers
     )

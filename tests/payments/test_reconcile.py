@@ -14,7 +14,12 @@ from santap.models import Notification, Payment
 from santap.models.base import utcnow
 from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
-from tests.fixtures.payments import get_order, notification, order_with_qris
+from tests.fixtures.payments import (
+    get_order,
+    notification,
+    order_with_qris,
+    pay_with_notifications_lost,
+)
 
 NOW = timedelta(0)
 
@@ -121,9 +126,7 @@ async def test_one_unreadable_inbox_row_does_not_stop_the_rest(
         )
         await session.commit()
     order, payment = await order_with_qris(client, demo_menu)
-    simulator.faults.drop_rate = 1.0
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
+    await pay_with_notifications_lost(simulator, payment["order_uid"])
     simulator.faults.error_rate = 1.0  # the status check fails: the delivery is queued
     bom = (
         b"\xef\xbb\xbf"
@@ -170,9 +173,7 @@ async def test_the_service_reconciles_on_its_own_unless_disabled(
     settings_overrides: dict[str, float],
 ) -> None:
     order, payment = await order_with_qris(client, demo_menu)
-    simulator.faults.drop_rate = 1.0  # every notification is lost
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
+    await pay_with_notifications_lost(simulator, payment["order_uid"])
     status = "pending_payment"
     for _ in range(15):  # 1.5 s: several passes of the 0.2 s reconciler
         await asyncio.sleep(0.1)

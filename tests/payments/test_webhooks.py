@@ -20,6 +20,7 @@ from tests.fixtures.payments import (
     get_order,
     notification,
     order_with_qris,
+    pay_with_notifications_lost,
 )
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
@@ -326,9 +327,7 @@ async def test_failed_status_check_keeps_the_notification_for_reconciliation(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     order, payment = await order_with_qris(client, demo_menu)
-    simulator.faults.drop_rate = 1.0
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
+    await pay_with_notifications_lost(simulator, payment["order_uid"])
     simulator.faults.error_rate = 1.0
     response = await client.post(
         WEBHOOK, json=notification(payment["order_uid"], "settlement", "35000.00")
@@ -360,9 +359,7 @@ async def test_a_broken_status_answer_queues_the_notification_for_reconciliation
     fault: str,
 ) -> None:
     order, payment = await order_with_qris(client, demo_menu)
-    simulator.faults.drop_rate = 1.0
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
+    await pay_with_notifications_lost(simulator, payment["order_uid"])
     broken_midtrans.break_with(fault)
     response = await client.post(
         WEBHOOK, json=notification(payment["order_uid"], "settlement", "35000.00")
