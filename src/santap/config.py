@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     # cash, cancel, refund); the rest of the pool stays free for everything else.
     gateway_slots: int = Field(8, ge=1, validation_alias="SANTAP_GATEWAY_SLOTS")
     gateway_slot_wait_s: float = Field(10.0, gt=0, validation_alias="SANTAP_GATEWAY_SLOT_WAIT_S")
+    # Request bodies larger than this are refused with 413 while they are read (the webhook
+    # has its own, smaller limit).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="SANTAP_MAX_BODY_BYTES")
+    # How many notifications with a bad signature one source address may add to the forensic
+    # record per minute; beyond that it is answered 429 and nothing is stored.
+    rejected_notifications_per_minute: int = Field(
+        30, ge=1, validation_alias="SANTAP_REJECTED_NOTIFICATIONS_PER_MINUTE"
+    )
 
     midtrans_server_key: SecretStr | None = Field(None, validation_alias="MIDTRANS_SERVER_KEY")
     midtrans_client_key: str | None = Field(None, validation_alias="MIDTRANS_CLIENT_KEY")

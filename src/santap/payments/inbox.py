@@ -51,6 +51,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadNotification("Body is not valid UTF-8 JSON") from exc
+    except RecursionError as exc:
+        # json's C parser gives up on deep nesting (about 1,000 levels) this way.
+        raise BadNotification("Body is nested too deeply") from exc
     if not isinstance(body, dict):
         raise BadNotification("Body must be a JSON object")
     missing = [key for key in REQUIRED_FIELDS if not isinstance(body.get(key), str)]
