@@ -97,6 +97,8 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="MIDTRANS_WEBHOOK_ALLOWED_IPS"
     )
     trusted_proxies: Networks = Field(default_factory=list, validation_alias="TRUSTED_PROXIES")
+    # When set, GET /metrics needs it as a bearer token; unset, /metrics is open.
+    metrics_token: SecretStr | None = Field(None, validation_alias="SANTAP_METRICS_TOKEN")
 
     @field_validator("midtrans_webhook_allowed_ips", "trusted_proxies", mode="before")
     @classmethod

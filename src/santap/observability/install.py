@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
-from santap.config import Settings
+from santap.config import Environment, Settings
 from santap.observability.endpoints import router
 from santap.observability.middleware import RequestContextMiddleware
+
+logger = logging.getLogger(__name__)
 
 
 def install_observability(app: FastAPI, settings: Settings) -> None:
     """Request ids, access log and HTTP metrics for every request; ``GET /metrics``."""
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     app.include_router(router)
+    if settings.env is Environment.PRODUCTION and settings.metrics_token is None:
+        logger.warning(
+            "SANTAP_METRICS_TOKEN is not set: GET /metrics is public; set it and give it to "
+            "the scraper as a bearer token"
+        )
