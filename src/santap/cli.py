@@ -132,6 +132,7 @@ def serve(
             log_level=log_level,
             log_config=None,
             access_log=False,
+            proxy_headers=False,  # who the client is, is TRUSTED_PROXIES' call (santap.net)
         )
         return
     # Workers are fresh (spawned) processes that build their settings from the environment,
@@ -149,6 +150,7 @@ def serve(
         log_level=log_level,
         log_config=None,
         access_log=False,
+        proxy_headers=False,
     )
 
 
