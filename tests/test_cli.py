@@ -98,6 +98,29 @@ def test_production_without_a_midtrans_key_refuses_to_start(workdir: Path) -> No
     assert "SANTAP_ENV=production needs MIDTRANS_SERVER_KEY" in result.output
 
 
+def test_production_refuses_a_weak_secret_key_and_the_example_midtrans_key(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guessable signing key lets anyone mint an admin token; the example key is public."""
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not serve"))
+    result = runner.invoke(
+        cli.app,
+        ["serve"],
+        env={
+            "SANTAP_ENV": "production",
+            "SANTAP_SECRET_KEY": "weak-Q7x",
+            "MIDTRANS_SERVER_KEY": "SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
+        },
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "Configuration error: settings: Value error, SANTAP_ENV=production refuses weak "
+        "secrets: SANTAP_SECRET_KEY is shorter than 32 bytes; MIDTRANS_SERVER_KEY is a known "
+        "placeholder\n"
+    )
+    assert not (workdir / "santap.db").exists()
+
+
 def test_schema_check_tells_migrated_from_empty(tmp_path: Path, database_url: str) -> None:
     empty = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
     assert asyncio.run(cli._schema_is_current(empty)) is False

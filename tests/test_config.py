@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from santap.config import ConfigError, Settings, to_async_url
+from santap.config import ConfigError, Settings, is_placeholder_secret, to_async_url
+from santap.main import SIMULATOR_SERVER_KEY
+from tests.fixtures.database import TEST_SECRET
 
 
 def _settings(**values: object) -> Settings:
@@ -109,3 +112,94 @@ def test_network_lists_are_parsed_from_comma_separated_env() -> None:
     ]
     with pytest.raises(ValidationError):
         _settings(TRUSTED_PROXIES="not-an-ip")
+
+
+PRODUCTION_SANDBOX = {
+    "SANTAP_ENV": "production",
+    "MIDTRANS_SERVER_KEY": "SB-Mid-server-TESTKEY-3f9a1c7e5b2d4086",
+    "SANTAP_SECRET_KEY": "k" * 32,
+}
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        ({"SANTAP_SECRET_KEY": "x"}, "SANTAP_SECRET_KEY is shorter than 32 bytes"),
+        (
+            {"SANTAP_SECRET_KEY": "change-me-to-a-long-random-string"},
+            "SANTAP_SECRET_KEY is a known placeholder",
+        ),
+        (
+            {"MIDTRANS_SERVER_KEY": "SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX"},
+            "MIDTRANS_SERVER_KEY is a known placeholder",
+        ),
+        (
+            {"MIDTRANS_SERVER_KEY": "SB-Mid-server-SANTAP-SIMULATOR"},
+            "MIDTRANS_SERVER_KEY is a known placeholder",
+        ),
+        (
+            {"SANTAP_METRICS_TOKEN": " Change-Me-To-A-Long-Random-String "},
+            "SANTAP_METRICS_TOKEN is a known placeholder",
+        ),
+    ],
+)
+def test_production_refuses_a_short_or_published_secret_without_echoing_it(
+    values: dict[str, str], refused: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        _settings(**{**PRODUCTION_SANDBOX, **values})
+    [error] = raised.value.errors(include_input=False)
+    assert error["msg"].startswith("Value error, SANTAP_ENV=production refuses weak secrets: ")
+    assert refused in error["msg"]
+    [value] = values.values()
+    assert value.strip() not in error["msg"]
+    assert value.strip() not in str(raised.value)
+
+
+def test_production_names_every_weak_secret_at_once() -> None:
+    with pytest.raises(ValidationError) as raised:
+        _settings(
+            SANTAP_ENV="production",
+            SANTAP_SECRET_KEY="x",
+            SANTAP_METRICS_TOKEN="changeme",
+            MIDTRANS_SERVER_KEY="SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
+        )
+    message = raised.value.errors()[0]["msg"]
+    for name in ("SANTAP_SECRET_KEY", "MIDTRANS_SERVER_KEY", "SANTAP_METRICS_TOKEN"):
+        assert name in message
+
+
+@pytest.mark.parametrize(("short", "enough"), [("k" * 31, "k" * 32), ("é" * 15, "é" * 16)])
+def test_production_counts_the_secret_key_in_bytes(short: str, enough: str) -> None:
+    with pytest.raises(ValidationError, match="SANTAP_SECRET_KEY is shorter than 32 bytes"):
+        _settings(**{**PRODUCTION_SANDBOX, "SANTAP_SECRET_KEY": short})
+    assert _settings(**{**PRODUCTION_SANDBOX, "SANTAP_SECRET_KEY": enough}).signing_key() == enough
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_and_test_only_warn_about_weak_secrets(
+    env: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="santap.config"):
+        settings = _settings(
+            SANTAP_ENV=env,
+            SANTAP_SECRET_KEY="short-Q7",
+            MIDTRANS_SERVER_KEY="SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
+            SANTAP_METRICS_TOKEN="change-me-to-a-long-random-string",
+        )
+    assert settings.signing_key() == "short-Q7"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "SANTAP_SECRET_KEY is shorter than 32 bytes (refused when SANTAP_ENV=production)",
+        "MIDTRANS_SERVER_KEY is a known placeholder (refused when SANTAP_ENV=production)",
+        "SANTAP_METRICS_TOKEN is a known placeholder (refused when SANTAP_ENV=production)",
+    ]
+    assert "short-Q7" not in caplog.text
+    caplog.clear()
+    _settings(SANTAP_ENV=env, SANTAP_SECRET_KEY=TEST_SECRET)
+    assert caplog.records == []
+
+
+def test_the_simulator_key_counts_as_a_placeholder() -> None:
+    """It is printed in the source: anyone could sign notifications with it."""
+    assert is_placeholder_secret(SIMULATOR_SERVER_KEY)

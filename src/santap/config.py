@@ -36,6 +36,26 @@ class ConfigError(Exception):
     """A setting is missing or contradicts another one; the message says which."""
 
 
+# Secret values that are public knowledge: what .env.example ships, the built-in simulator's
+# key (printed in the source) and the usual stand-ins. Compared ignoring case and spaces.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me-to-a-long-random-string",
+        "SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
+        "SB-Mid-server-SANTAP-SIMULATOR",
+        "change-me",
+        "changeme",
+        "secret",
+    }
+)
+_PLACEHOLDERS_FOLDED = frozenset(value.casefold() for value in KNOWN_PLACEHOLDER_SECRETS)
+MIN_SECRET_KEY_BYTES = 32
+
+
+def is_placeholder_secret(value: str) -> bool:
+    return value.strip().casefold() in _PLACEHOLDERS_FOLDED
+
+
 def _split_networks(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -47,7 +67,12 @@ Networks = Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDeco
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # A validation error's text must never carry the raw values: they hold the keys.
+        hide_input_in_errors=True,
     )
 
     database_url: str = Field("sqlite:///santap.db", validation_alias="DATABASE_URL")
@@ -139,6 +164,35 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"SANTAP_ENV=production needs {' and '.join(missing)}")
         return self
+
+    @model_validator(mode="after")
+    def _check_secrets_are_not_guessable(self) -> Settings:
+        """Production refuses a short or published secret; elsewhere it is only a warning.
+        The messages name the setting, never its value."""
+        problems = self._weak_secrets()
+        if not problems:
+            return self
+        if self.env is Environment.PRODUCTION:
+            raise ValueError(f"SANTAP_ENV=production refuses weak secrets: {'; '.join(problems)}")
+        for problem in problems:
+            logger.warning("%s (refused when SANTAP_ENV=production)", problem)
+        return self
+
+    def _weak_secrets(self) -> list[str]:
+        problems = []
+        if self.secret_key is not None:
+            key = self.secret_key.get_secret_value()
+            if is_placeholder_secret(key):
+                problems.append("SANTAP_SECRET_KEY is a known placeholder")
+            elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
+                problems.append(f"SANTAP_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        for name, value in (
+            ("MIDTRANS_SERVER_KEY", self.midtrans_server_key),
+            ("SANTAP_METRICS_TOKEN", self.metrics_token),
+        ):
+            if value is not None and is_placeholder_secret(value.get_secret_value()):
+                problems.append(f"{name} is a known placeholder")
+        return problems
 
     @property
     def simulator_mode(self) -> bool:
