@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 from santap import __version__
 from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
+from santap.bodylimit import install_body_limit
 from santap.config import Settings
 from santap.db import READ_ONLY, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     if simulator is not None:
         app.mount(SIMULATOR_PATH, simulator.app)
     install_error_handlers(app)
+    install_body_limit(app, settings)  # inside observability: 413s are logged and counted
     install_observability(app, settings)
     for router in (
         menu_router,
