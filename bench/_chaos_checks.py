@@ -78,6 +78,9 @@ async def read_snapshot(
                     text(
                         "SELECT order_uid, transaction_status, signature_valid, deliveries,"
                         " dedupe_key, outcome, applied_at FROM notification"
+                        # Forgeries are kept apart from the inbox since the flood cap.
+                        " UNION ALL SELECT order_uid, transaction_status, false, deliveries,"
+                        " dedupe_key, 'invalid_signature', NULL FROM rejected_notification"
                     )
                 )
             ).mappings()

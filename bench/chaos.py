@@ -190,6 +190,9 @@ def _cluster(config: ChaosConfig, database_url: str, workdir: Path) -> Cluster:
         SANTAP_LOG_LEVEL="WARNING",
         SANTAP_RECONCILE_INTERVAL_S=str(config.reconcile_interval_s),
         SANTAP_RECONCILE_MIN_AGE_S=str(config.reconcile_min_age_s),
+        # Every forgery comes from this one host: the run checks each is judged 401 and kept,
+        # not the per-source cap on them (tests/payments/test_rejected_notifications.py).
+        SANTAP_REJECTED_NOTIFICATIONS_PER_MINUTE="1000000",
         MIDTRANS_SERVER_KEY=SERVER_KEY,
         MIDTRANS_IS_PRODUCTION="false",
         MIDTRANS_SNAP_BASE_URL=sim_url,

@@ -11,6 +11,7 @@ from santap.models.payment import (
     PaymentStatus,
     PaymentStatusHistory,
     Refund,
+    RejectedNotification,
 )
 from santap.models.staff import Staff, StaffRole
 
@@ -31,4 +32,5 @@ __all__ = [
     "PaymentStatus",
     "PaymentStatusHistory",
     "Refund",
+    "RejectedNotification",
 ]

@@ -4,7 +4,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from santap.models.base import Base, BigIntPK, CreatedAt, Timestamps, UTCDateTime, utcnow
@@ -86,6 +95,25 @@ class Notification(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RejectedNotification(Base):
+    """What is kept of a delivery with a bad signature: enough to see who forges what, bounded
+    so forgeries cannot fill the database. One row per source and body; repeats are counted."""
+
+    __tablename__ = "rejected_notification"
+    __table_args__ = (UniqueConstraint("source_ip", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    source_ip: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    order_uid: Mapped[str | None] = mapped_column(String(100), index=True)
+    transaction_status: Mapped[str | None] = mapped_column(String(30))
+    body_prefix: Mapped[str] = mapped_column(Text)
+    body_bytes: Mapped[int] = mapped_column(Integer)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class Refund(CreatedAt, Base):

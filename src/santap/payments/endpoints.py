@@ -11,6 +11,7 @@ from santap.models.base import MAX_ID
 from santap.net import client_ip, ip_allowed
 from santap.payments import cash, inbox, refunds, service
 from santap.payments.gateway import GATEWAY_BUSY, GatewayDep, NotificationGatewayDep
+from santap.payments.rejections import RejectionBudget
 from santap.payments.schemas import (
     CashPaymentCreate,
     CashPaymentRead,
@@ -93,8 +94,25 @@ async def midtrans_notification(
     raw = await request.body()
     if len(raw) > MAX_NOTIFICATION_BYTES:
         raise PayloadTooLarge("Notification body is too large")
-    outcome = await inbox.receive(session, raw=raw, source_ip=source_ip, gateway=gateway)
+    outcome = await inbox.receive(
+        session,
+        raw=raw,
+        source_ip=source_ip,
+        gateway=gateway,
+        rejections=_rejection_budget(request.app.state),
+    )
     return WebhookAck(status=outcome)
+
+
+def _rejection_budget(state: Any) -> RejectionBudget:
+    """The app's budget for bad-signature deliveries, made on first use (one per app)."""
+    budget: RejectionBudget | None = getattr(state, "rejection_budget", None)
+    if budget is None:
+        settings: Settings = state.settings
+        budget = state.rejection_budget = RejectionBudget(
+            settings.rejected_notifications_per_minute
+        )
+    return budget
 
 
 @router.post(

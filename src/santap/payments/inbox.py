@@ -1,4 +1,5 @@
 """Midtrans notifications: verify, store verbatim in the inbox, then apply exactly once.
+A delivery with a bad signature never enters the inbox (see ``rejections``).
 
 A 2xx is only sent after the request's transaction committed the inbox row, so a notification
 we acknowledged survives a crash; if applying it failed (e.g. the status check timed out) the
@@ -20,8 +21,10 @@ from santap.gateways.midtrans import MidtransError, verify_signature
 from santap.models import Notification, Payment
 from santap.models.base import utcnow
 from santap.observability import metrics
+from santap.payments import rejections as rejected
 from santap.payments import repository
 from santap.payments.gateway import PaymentGateway
+from santap.payments.rejections import RejectionBudget
 from santap.payments.settlement import GatewayReport, apply_report
 
 logger = logging.getLogger(__name__)
@@ -93,10 +96,13 @@ async def receive(
     raw: bytes,
     source_ip: str | None,
     gateway: PaymentGateway,
+    rejections: RejectionBudget,
 ) -> str:
     """Handle one delivery; returns the outcome for the 2xx answer or raises a SantapError."""
     try:
-        outcome = await _receive(session, raw=raw, source_ip=source_ip, gateway=gateway)
+        outcome = await _receive(
+            session, raw=raw, source_ip=source_ip, gateway=gateway, rejections=rejections
+        )
     except SantapError as exc:
         metrics.count_notification(exc.code)
         raise
@@ -137,28 +143,32 @@ async def _receive(
     raw: bytes,
     source_ip: str | None,
     gateway: PaymentGateway,
+    rejections: RejectionBudget,
 ) -> str:
     body = parse_body(raw)
-    valid = verify_signature(body, gateway.server_key)
+    key = dedupe_key(body)
+    if not verify_signature(body, gateway.server_key):
+        await rejected.record(
+            session, raw=raw, body=body, dedupe_key=key, source_ip=source_ip, budget=rejections
+        )
+        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
+        raise InvalidSignature("Invalid signature_key")
     # Ask Midtrans before the first statement: no transaction, row lock or pooled connection
     # is held across the network call, however slow Midtrans is.
-    verification = await verify_with_midtrans(body["order_id"], body, gateway) if valid else None
+    verification = await verify_with_midtrans(body["order_id"], body, gateway)
     notification = await repository.store_notification(
         session,
         {
-            "dedupe_key": dedupe_key(body),
+            "dedupe_key": key,
             "order_uid": body["order_id"][:100],
             "transaction_status": body["transaction_status"][:30],
             "raw_body": raw.decode(),  # parse_body checked that it is UTF-8
             "source_ip": source_ip,
-            "signature_valid": valid,
-            "outcome": "received" if valid else "invalid_signature",
+            "signature_valid": True,
+            "outcome": "received",
             "received_at": utcnow(),
         },
     )
-    if verification is None:
-        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
-        raise InvalidSignature("Invalid signature_key")
     if notification.applied_at is not None:
         return "duplicate"
     payment = await repository.get_by_uid(session, body["order_id"])

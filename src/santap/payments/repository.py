@@ -9,7 +9,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from santap.models import Notification, Payment, PaymentMethod, PaymentStatus, Refund
+from santap.models import (
+    Notification,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    RejectedNotification,
+)
 
 # How long after its expiry an attempt closed on our side alone is still asked about.
 UNSEEN_MARGIN = timedelta(minutes=5)
@@ -118,6 +125,24 @@ def _notification_upsert(dialect: str) -> Any:
             set_={"deliveries": Notification.deliveries + 1},
         )
         .returning(Notification)
+    )
+
+
+async def store_rejected_notification(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Insert a bad-signature delivery, or count one more of the same body from its source."""
+    await session.execute(_rejected_upsert(session.get_bind().dialect.name), values)
+
+
+@functools.cache
+def _rejected_upsert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(RejectedNotification)
+    return statement.on_conflict_do_update(
+        index_elements=[RejectedNotification.source_ip, RejectedNotification.dedupe_key],
+        set_={
+            "deliveries": RejectedNotification.deliveries + 1,
+            "last_seen_at": statement.excluded.last_seen_at,
+        },
     )
 
 
