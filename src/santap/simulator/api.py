@@ -76,6 +76,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError:
         raise SimulatorError(400, "Request body is not valid JSON") from None
+    except RecursionError:
+        # json's C parser gives up on deep nesting (about 1,000 levels) this way.
+        raise SimulatorError(400, "Request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise SimulatorError(400, "Request body must be a JSON object")
     return body

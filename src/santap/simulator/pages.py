@@ -102,6 +102,8 @@ def control_faults(sim: Simulator) -> Endpoint:
                 sim.faults.update(changes)
             except ValueError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+            except RecursionError:  # json's C parser on deep nesting (about 1,000 levels)
+                return JSONResponse({"error": "body is nested too deeply"}, status_code=400)
         return JSONResponse(sim.faults.as_dict())
 
     return endpoint
