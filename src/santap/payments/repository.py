@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,6 +174,11 @@ async def unapplied_notifications(
 
 async def get_refund_by_key(session: AsyncSession, key: str) -> Refund | None:
     return await session.scalar(select(Refund).where(Refund.refund_key == key))
+
+
+async def refunded_total(session: AsyncSession, *, payment_id: int) -> int:
+    query = select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.payment_id == payment_id)
+    return int(await session.scalar(query) or 0)
 
 
 def add_refund(session: AsyncSession, refund: Refund) -> None:

@@ -192,6 +192,18 @@ async def record_reported_refunds(
             known = await repository.get_refund_by_key(session, key)
         if amount <= 0 or known is not None:
             continue
+        recorded = await repository.refunded_total(session, payment_id=payment.id)
+        if recorded + amount > payment.amount:
+            # Never more back than was paid, whoever says so.
+            logger.error(
+                "refund %s of %d on %s would exceed the %d paid (%d recorded): not recorded",
+                key,
+                amount,
+                payment.order_uid,
+                payment.amount,
+                recorded,
+            )
+            continue
         reason = item.get("reason")
         repository.add_refund(
             session,
