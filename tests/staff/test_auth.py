@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
 from santap.models import Staff, StaffRole
+from santap.models.base import MAX_ID
 from santap.staff import security
 from santap.staff.ratelimit import LoginLimiter
 from tests.fixtures.database import TEST_SECRET
@@ -186,6 +187,26 @@ async def test_forged_expired_and_foreign_tokens_are_refused(
     for name, token in bad_tokens.items():
         response = await client.get(STAFF_ONLY, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
+
+
+async def test_a_signed_subject_the_id_column_cannot_hold_is_401(
+    client: httpx.AsyncClient, settings: Settings, cashier: Staff
+) -> None:
+    own = str(cashier.id)
+    fullwidth = own.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    too_big = [str(2**70), str(2**63), str(2**64 + 1), "9" * 40]
+    # Only the form issue_token writes is accepted, not others that int() would read.
+    other_forms = [f"+{own}", f" {own}", f"0{own}", fullwidth]
+    for subject in too_big + other_forms:
+        token = jwt.encode(_claims(cashier, sub=subject), TEST_SECRET, "HS256")
+        response = await client.get(STAFF_ONLY, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, subject
+        assert response.json()["error"]["code"] == "not_authenticated"
+    # The largest id the column holds is looked up, and is nobody.
+    token = jwt.encode(_claims(cashier, sub=str(MAX_ID)), TEST_SECRET, "HS256")
+    response = await client.get(STAFF_ONLY, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert (await client.get(STAFF_ONLY, headers=bearer(settings, cashier))).status_code == 200
 
 
 # Claims are whole seconds, so a token lives between TTL - 1 and TTL seconds: 3 leaves a busy

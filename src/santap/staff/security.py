@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -14,10 +15,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from santap.config import Settings
 from santap.models import Staff, StaffRole
-from santap.models.base import utcnow
+from santap.models.base import MAX_ID, utcnow
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "role", "iat", "exp", "jti"]
+# Decimal digits without a leading zero, at most as many as MAX_ID has (19).
+_SUBJECT = re.compile(r"[1-9][0-9]{0,18}")
 _hasher = PasswordHasher()
 
 
@@ -82,7 +85,20 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
             options={"require": _REQUIRED_CLAIMS},
         )
         return TokenClaims(
-            staff_id=int(claims["sub"]), role=StaffRole(claims["role"]), jti=str(claims["jti"])
+            staff_id=_staff_id(claims["sub"]),
+            role=StaffRole(claims["role"]),
+            jti=str(claims["jti"]),
         )
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
+
+
+def _staff_id(subject: object) -> int:
+    """The id as ``issue_token`` writes it, and within what the id column holds: a larger one,
+    even correctly signed, would fail in the database driver instead of being a 401."""
+    if not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
+        raise ValueError("the subject is not a staff id")
+    staff_id = int(subject)
+    if staff_id > MAX_ID:
+        raise ValueError("the subject is out of range")
+    return staff_id
