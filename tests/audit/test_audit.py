@@ -55,3 +55,33 @@ async def test_admins_read_the_audit_log_newest_first_in_pages(
             "/api/v1/admin/audit", params={"cursor": cursor}, headers=admin_headers
         )
         assert bad.status_code == 422, cursor
+
+
+async def test_the_audit_log_filters_by_action(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    admin: Staff,
+    admin_headers: dict[str, str],
+) -> None:
+    async with sessionmaker() as session:
+        for action in ("auth.login_failed", "menu_item.update", "auth.login_failed", "auth.login"):
+            await audit.record(
+                session,
+                staff=admin,
+                action=action,
+                entity_type="login",
+                entity_id="kasir",
+                before=None,
+                after=None,
+            )
+        await session.commit()
+    response = await client.get(
+        "/api/v1/admin/audit", params={"action": "auth.login_failed"}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    assert [e["action"] for e in response.json()["items"]] == ["auth.login_failed"] * 2
+    for bad in ("a" * 51, "auth\x00"):
+        response = await client.get(
+            "/api/v1/admin/audit", params={"action": bad}, headers=admin_headers
+        )
+        assert response.status_code == 422, bad

@@ -26,8 +26,14 @@ async def list_audit_log(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     entity_type: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
     entity_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    action: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
 ) -> AuditLogPage:
-    """Staff actions, newest first."""
+    """Staff actions and sign-in events, newest first."""
     return await service.list_entries(
-        session, limit=limit, cursor=cursor, entity_type=entity_type, entity_id=entity_id
+        session,
+        limit=limit,
+        cursor=cursor,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
     )

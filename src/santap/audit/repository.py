@@ -19,6 +19,7 @@ async def list_entries(
     before_id: int | None,
     entity_type: str | None,
     entity_id: str | None,
+    action: str | None = None,
 ) -> Sequence[AuditLog]:
     # Ids grow with time, so keyset on the id alone keeps the newest-first order stable.
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
@@ -28,4 +29,6 @@ async def list_entries(
         query = query.where(AuditLog.entity_type == entity_type)
     if entity_id is not None:
         query = query.where(AuditLog.entity_id == entity_id)
+    if action is not None:
+        query = query.where(AuditLog.action == action)
     return (await session.scalars(query)).all()

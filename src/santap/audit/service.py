@@ -1,4 +1,4 @@
-"""The audit trail: one row per state-changing staff action, never updated."""
+"""The audit trail: one row per state-changing staff action or sign-in event, never updated."""
 
 from __future__ import annotations
 
@@ -27,9 +27,33 @@ async def record(
 ) -> AuditLog:
     """Add an audit row in the caller's transaction. ``actor`` names who acted when there is
     no staff member (e.g. ``"cli"``); values are stored as JSON (datetimes as ISO strings)."""
-    entry = AuditLog(
+    return await record_by(
+        session,
         staff_id=staff.id if staff is not None else None,
         username=staff.username if staff is not None else actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+
+
+async def record_by(
+    session: AsyncSession,
+    *,
+    staff_id: int | None,
+    username: str,
+    action: str,
+    entity_type: str,
+    entity_id: int | str,
+    after: Mapping[str, Any] | None,
+    before: Mapping[str, Any] | None = None,
+) -> AuditLog:
+    """``record`` for an actor known only by id and name (no loaded ``Staff`` at hand)."""
+    entry = AuditLog(
+        staff_id=staff_id,
+        username=username,
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
@@ -59,6 +83,7 @@ async def list_entries(
     cursor: str | None,
     entity_type: str | None = None,
     entity_id: str | None = None,
+    action: str | None = None,
 ) -> AuditLogPage:
     """Newest first; the cursor continues after the last row of the previous page."""
     before_id = decode_cursor(cursor, _AuditCursor).id if cursor else None
@@ -68,6 +93,7 @@ async def list_entries(
         before_id=before_id,
         entity_type=entity_type,
         entity_id=entity_id,
+        action=action,
     )
     page = rows[:limit]
     next_cursor = encode_cursor(_AuditCursor(id=page[-1].id)) if len(rows) > limit else None
