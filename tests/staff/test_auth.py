@@ -22,6 +22,7 @@ from santap.staff import security
 from santap.staff.ratelimit import LoginLimiter
 from tests.fixtures.database import TEST_SECRET
 from tests.fixtures.staff import PASSWORD, bearer, create_staff, login_headers
+from tests.staff.support import client_from, install_limiter
 
 LOGIN = "/api/v1/auth/login"
 ADMIN_ONLY = "/api/v1/admin/audit"
@@ -253,24 +254,10 @@ async def test_role_comes_from_the_database_not_the_token(
     assert (await client.get(STAFF_ONLY, headers=admin_headers)).status_code == 200
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _install_limiter(app: FastAPI, **limits: int) -> _Clock:
-    clock = _Clock()
-    app.state.login_limiter = LoginLimiter.create(window_s=300, clock=clock, **limits)
-    return clock
-
-
-async def test_failed_logins_per_username_are_limited(
+async def test_failed_logins_per_username_and_address_are_limited(
     app: FastAPI, client: httpx.AsyncClient, cashier: Staff
 ) -> None:
-    clock = _install_limiter(app)
+    clock = install_limiter(app)
     for _ in range(5):
         assert (await _login(client, "kasir", "tebakan")).status_code == 401
     clock.now += 60
@@ -285,10 +272,60 @@ async def test_failed_logins_per_username_are_limited(
     assert (await _login(client, "kasir", PASSWORD)).status_code == 200
 
 
-async def test_a_success_clears_the_username_count(
+async def test_guessing_from_one_address_does_not_lock_out_the_cashier_elsewhere(
+    app: FastAPI, cashier: Staff
+) -> None:
+    install_limiter(app)
+    async with client_from(app, "203.0.113.9") as attacker:
+        for _ in range(5):
+            assert (await _login(attacker, "kasir", "tebakan")).status_code == 401
+        assert (await _login(attacker, "kasir", PASSWORD)).status_code == 429
+    async with client_from(app, "192.168.1.20") as counter:
+        assert (await _login(counter, "kasir", PASSWORD)).status_code == 200
+
+
+async def test_guessing_from_many_addresses_slows_the_username_down_but_never_locks_it(
+    app: FastAPI, cashier: Staff
+) -> None:
+    clock = install_limiter(app)
+    for index in range(8):
+        async with client_from(app, f"203.0.113.{index}") as attacker:
+            for _ in range(2):
+                assert (await _login(attacker, "kasir", "tebakan")).status_code == 401
+    # Free at first, then a growing delay before each check, capped at a few seconds.
+    assert clock.delays[0] == 0.5
+    assert clock.delays == sorted(clock.delays)
+    assert clock.delays[-1] == max(clock.delays) == 4.0
+    assert len(clock.delays) == 16 - 3
+    # No database connection is held while an attempt waits.
+    assert set(clock.connections_held) == {0}
+    async with client_from(app, "192.168.1.20") as counter:
+        assert (await _login(counter, "kasir", PASSWORD)).status_code == 200
+    assert clock.delays[-1] == 4.0
+    # Other usernames are not slowed down.
+    await create_staff(app.state.sessionmaker, username="kasir2")
+    async with client_from(app, "192.168.1.20") as counter:
+        assert (await _login(counter, "kasir2", PASSWORD)).status_code == 200
+    assert len(clock.delays) == 16 - 3 + 1
+
+
+async def test_the_username_delay_is_really_waited(app: FastAPI, cashier: Staff) -> None:
+    limiter = LoginLimiter.create()
+    limiter.delay_base_s = limiter.delay_cap_s = 1.5
+    app.state.login_limiter = limiter
+    async with client_from(app, "203.0.113.1") as attacker:
+        for _ in range(3):
+            assert (await _login(attacker, "kasir", "tebakan")).status_code == 401
+    async with client_from(app, "192.168.1.20") as counter:
+        started = time.monotonic()
+        assert (await _login(counter, "kasir", PASSWORD)).status_code == 200
+    assert time.monotonic() - started >= 1.5
+
+
+async def test_a_success_clears_the_username_and_address_count(
     app: FastAPI, client: httpx.AsyncClient, cashier: Staff
 ) -> None:
-    _install_limiter(app)
+    install_limiter(app)
     for _ in range(4):
         assert (await _login(client, "kasir", "tebakan")).status_code == 401
     assert (await _login(client, "kasir", PASSWORD)).status_code == 200
@@ -300,7 +337,7 @@ async def test_a_success_clears_the_username_count(
 async def test_parallel_guesses_cannot_overrun_the_limit(
     app: FastAPI, client: httpx.AsyncClient, cashier: Staff
 ) -> None:
-    _install_limiter(app)
+    install_limiter(app)
     responses = await asyncio.gather(*(_login(client, "kasir", f"g{i}") for i in range(12)))
     assert sorted(r.status_code for r in responses) == [401] * 5 + [429] * 7
 
@@ -309,7 +346,7 @@ async def test_parallel_guesses_cannot_overrun_the_limit(
 async def test_failed_logins_per_ip_are_limited(
     app: FastAPI, client: httpx.AsyncClient, cashier: Staff
 ) -> None:
-    _install_limiter(app, ip_failures=3)
+    install_limiter(app, ip_failures=3)
     attacker = {"X-Forwarded-For": "203.0.113.9"}
     for name in ("a1", "a2", "a3"):
         response = await client.post(
@@ -332,7 +369,7 @@ async def test_failed_logins_per_ip_are_limited(
 async def test_forwarded_for_from_an_untrusted_peer_cannot_dodge_the_ip_limit(
     app: FastAPI, client: httpx.AsyncClient, cashier: Staff
 ) -> None:
-    _install_limiter(app, ip_failures=3)
+    install_limiter(app, ip_failures=3)
     for index in range(3):
         response = await client.post(
             LOGIN,
@@ -351,4 +388,4 @@ async def test_forwarded_for_from_an_untrusted_peer_cannot_dodge_the_ip_limit(
 async def test_each_app_has_its_own_limiter(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert not hasattr(app.state, "login_limiter")
     await _login(client, "nobody", "x")
-    assert app.state.login_limiter.by_username.retry_after("nobody") == 0
+    assert app.state.login_limiter.by_username.count("nobody") == 1

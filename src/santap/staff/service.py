@@ -58,10 +58,11 @@ async def login(
     client_ip: str,
 ) -> TokenRead:
     username = username.strip().lower()
-    retry_after = limiter.retry_after(username=username, ip=client_ip)
-    if retry_after:
-        raise LoginThrottled(retry_after)
-    limiter.add_attempt(username=username, ip=client_ip)
+    throttled = limiter.throttled(username=username, ip=client_ip)
+    if throttled is not None:
+        raise LoginThrottled(throttled.retry_after)
+    # Before the first query, so that no database connection is held while the attempt waits.
+    await limiter.add_attempt(username=username, ip=client_ip)
     staff = await repository.get_by_username(session, username)
     valid = await security.check_password(staff.password_hash if staff else None, password)
     if staff is None or not valid or not staff.is_active:
