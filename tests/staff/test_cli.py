@@ -132,6 +132,6 @@ async def test_deactivate_staff_ends_its_access(
     assert (await client.get("/api/v1/admin/orders", headers=headers)).status_code == 401
     async with sessionmaker() as session:
         actions = (await session.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
-    assert actions == ["staff.create", "staff.deactivate"]
+    assert actions == ["staff.create", "auth.login", "staff.deactivate"]
     missing = await _run(database_url, "deactivate-staff", "--username", "nobody")
     assert missing.exit_code == 1

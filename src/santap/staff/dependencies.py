@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap.config import Settings
 from santap.db import SessionDep
 from santap.errors import Forbidden
 from santap.models import Staff, StaffRole
-from santap.staff import service
+from santap.net import client_ip
+from santap.staff import service, trail
 from santap.staff.ratelimit import LoginLimiter
 
 _bearer = HTTPBearer(auto_error=False, description="Staff access token from /api/v1/auth/login")
@@ -69,17 +72,47 @@ class RoleNotAllowed(Forbidden):
     code = "role_not_allowed"
 
 
-def require_role(*roles: StaffRole) -> Callable[[Staff], Awaitable[Staff]]:
-    """A dependency admitting only staff with one of ``roles`` (401 without a token, else 403)."""
+def require_role(*roles: StaffRole) -> Callable[..., Awaitable[Staff]]:
+    """A dependency admitting only staff with one of ``roles`` (401 without a token, else 403,
+    which goes into the audit log)."""
     allowed = frozenset(roles)
 
-    async def dependency(staff: CurrentStaff) -> Staff:
+    async def dependency(
+        staff: CurrentStaff, request: Request, session: SessionDep, settings: SettingsDep
+    ) -> Staff:
         if staff.role not in allowed:
+            await _record_refusal(request, session, settings, staff, allowed)
             names = " or ".join(sorted(allowed))
             raise RoleNotAllowed(f"This action needs the {names} role")
         return staff
 
     return dependency
+
+
+async def _record_refusal(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Staff,
+    allowed: frozenset[StaffRole],
+) -> None:
+    # The 403 rolls the request's transaction back anyway. Ending it first releases its
+    # connection (on SQLite, the write lock the refusal's own transaction needs); the rollback
+    # expires ``staff``, so its values are read before.
+    staff_id, username, role = staff.id, staff.username, str(staff.role)
+    await session.rollback()
+    route = request.scope.get("route")
+    template = route.path if isinstance(route, APIRoute) else request.url.path
+    await trail.role_refused(
+        request.app.state.sessionmaker,
+        staff_id=staff_id,
+        username=username,
+        role=role,
+        allowed=(str(name) for name in allowed),
+        route=f"{request.method} {template}",
+        path=request.url.path,
+        address=client_ip(request, settings.trusted_proxies),
+    )
 
 
 AdminDep = Annotated[Staff, Depends(require_role(StaffRole.ADMIN))]

@@ -8,7 +8,7 @@ from santap.audit import service as audit
 from santap.config import Settings
 from santap.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from santap.models import Staff
-from santap.staff import repository, security
+from santap.staff import repository, security, trail
 from santap.staff.ratelimit import LoginLimiter
 from santap.staff.schemas import StaffCreate, TokenRead
 
@@ -17,6 +17,8 @@ _BEARER = {"WWW-Authenticate": "Bearer"}
 
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
+    # The failed login's audit row is committed; a refused login writes nothing else.
+    keeps_changes = True
 
     def __init__(self) -> None:
         # One message whatever was wrong: unknown user, wrong password or deactivated account.
@@ -32,6 +34,7 @@ class NotAuthenticated(Unauthorized):
 
 class LoginThrottled(TooManyRequests):
     code = "too_many_login_attempts"
+    keeps_changes = True  # as InvalidCredentials: its audit row, if any, and nothing else
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
@@ -58,19 +61,25 @@ async def login(
     client_ip: str,
 ) -> TokenRead:
     username = username.strip().lower()
+    attempt = trail.LoginAttempt(username=username, address=client_ip)
     throttled = limiter.throttled(username=username, ip=client_ip)
     if throttled is not None:
+        refusals = limiter.refusals_to_report(throttled)
+        if refusals is not None:
+            await trail.login_throttled(session, attempt, throttled, refusals=refusals)
         raise LoginThrottled(throttled.retry_after)
     # Before the first query, so that no database connection is held while the attempt waits.
-    await limiter.add_attempt(username=username, ip=client_ip)
+    attempt.delay_s = await limiter.add_attempt(username=username, ip=client_ip)
     staff = await repository.get_by_username(session, username)
     valid = await security.check_password(staff.password_hash if staff else None, password)
     if staff is None or not valid or not staff.is_active:
+        await trail.login_failed(session, attempt, outcome=_refusal(staff, valid))
         raise InvalidCredentials()
     limiter.add_success(username=username, ip=client_ip)
     if security.needs_rehash(staff.password_hash):
         staff.password_hash = await asyncio.to_thread(security.hash_password, password)
         await session.flush()
+    await trail.login_succeeded(session, attempt, staff)
     return TokenRead(
         access_token=security.issue_token(settings, staff),
         role=staff.role,
@@ -135,6 +144,12 @@ async def deactivate_staff(session: AsyncSession, *, username: str, actor: str) 
         after=_snapshot(staff),
     )
     return staff
+
+
+def _refusal(staff: Staff | None, valid: bool) -> str:
+    if staff is None:
+        return "unknown_user"
+    return "wrong_password" if not valid else "deactivated"
 
 
 def _snapshot(staff: Staff) -> dict[str, object]:
