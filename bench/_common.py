@@ -174,7 +174,8 @@ def order_flow(item_id: int, created: list[dict[str, Any]] | None = None) -> Cal
             raise RuntimeError(f"order: {status} {raw[:100]!r}")
         order = json.loads(raw)
         qris = json.dumps({"order_id": order["id"], "amount": order["total_amount"]}).encode()
-        status, raw = await connection.request("POST", "/api/v1/payments/qris", qris, JSON)
+        proof = f"{JSON}X-Order-Token: {order['access_token']}\r\n"
+        status, raw = await connection.request("POST", "/api/v1/payments/qris", qris, proof)
         if status != 201:
             raise RuntimeError(f"qris: {status} {raw[:100]!r}")
         if created is not None:

@@ -289,7 +289,10 @@ class Workload:
         ]
         order = await self._api("/api/v1/orders", {"items": items}, index, expect=(201,))
         body = {"order_id": order["id"], "amount": order["total_amount"], "customer_details": {}}
-        payment = await self._api("/api/v1/payments/qris", body, index, expect=(200, 201))
+        proof = {"X-Order-Token": str(order["access_token"])}
+        payment = await self._api(
+            "/api/v1/payments/qris", body, index, expect=(200, 201), headers=proof
+        )
         uid = str(payment["order_uid"])
         self.planned[uid] = fate
         self._placed += 1
@@ -302,13 +305,21 @@ class Workload:
             await self._forge(uid, fate, int(order["total_amount"]))
 
     async def _api(
-        self, path: str, body: dict[str, Any], index: int, *, expect: tuple[int, ...]
+        self,
+        path: str,
+        body: dict[str, Any],
+        index: int,
+        *,
+        expect: tuple[int, ...],
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """POST to the instance whose turn it is; a call cut off by the kill goes elsewhere."""
         for attempt in range(30):
             instance = self._pick(index + attempt)
             try:
-                response = await self.http.post(instance.server.base_url + path, json=body)
+                response = await self.http.post(
+                    instance.server.base_url + path, json=body, headers=headers
+                )
             except httpx.TransportError:
                 self.interrupted += 1
                 await asyncio.sleep(0.2)

@@ -23,13 +23,14 @@ from tests.fixtures.payments import HeldMidtrans
 async def test_reads_are_served_while_a_payment_waits_on_midtrans(
     client: httpx.AsyncClient, demo_menu: dict[str, int], held_midtrans: HeldMidtrans
 ) -> None:
-    """A QRIS creation holds its transaction (SQLite's write lock) through the Midtrans call;
-    customers polling their order and browsing the menu must not wait for it."""
+    """A QRIS creation waiting on Midtrans holds no transaction: customers polling their
+    order and browsing the menu, and writers alike, go on while it waits."""
     order = await place_order(client, [{"menu_item_id": demo_menu["Mie Ayam"], "quantity": 1}])
     creating = asyncio.create_task(
         client.post(
             "/api/v1/payments/qris",
             json={"order_id": order["id"], "amount": order["total_amount"]},
+            headers={"X-Order-Token": order["access_token"]},
         )
     )
     await held_midtrans.entered.wait()
@@ -42,7 +43,8 @@ async def test_reads_are_served_while_a_payment_waits_on_midtrans(
     )
     assert menu.status_code == 200
     assert polled.status_code == 200
-    assert polled.json()["payments"] == []  # the attempt is not committed yet
+    [attempt] = polled.json()["payments"]
+    assert attempt["status"] == "creating"  # committed before Midtrans was asked
     held_midtrans.release.set()
     assert (await creating).status_code == 201
 

@@ -82,7 +82,9 @@ async def test_santap_reconcile_settles_a_payment_whose_notification_was_lost(
     item = await create_menu_item(sessionmaker, price=20000)
     order = await place_order(client, [{"menu_item_id": item.id, "quantity": 2}])
     created = await client.post(
-        "/api/v1/payments/qris", json={"order_id": order["id"], "amount": 40000}
+        "/api/v1/payments/qris",
+        json={"order_id": order["id"], "amount": 40000},
+        headers={"X-Order-Token": order["access_token"]},
     )
     assert created.status_code == 201, created.text
     uid = created.json()["order_uid"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -104,6 +105,27 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+class Transactions:
+    """Short transactions one after another, for a service that must call the network
+    between them (never inside one). Each ``begin()`` block commits when it ends without an
+    error and rolls back otherwise: the transactions still belong to infrastructure."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessionmaker.begin() as session:
+            yield session
+
+
+def get_transactions(request: Request) -> Transactions:
+    return Transactions(request.app.state.sessionmaker)
+
+
+TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
 
 
 class TransactionalRoute(APIRoute):

@@ -171,6 +171,7 @@ def payment_gateway(settings: Settings, client: MidtransClient) -> PaymentGatewa
         server_key=_server_key(settings),
         slots=asyncio.Semaphore(settings.gateway_slots),
         slot_wait_s=settings.gateway_slot_wait_s,
+        create_timeout_s=settings.midtrans_connect_timeout_s + settings.midtrans_read_timeout_s + 5,
     )
 
 

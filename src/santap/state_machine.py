@@ -79,6 +79,16 @@ def cancel_order(session: AsyncSession, order: Order, *, reason: str, actor: str
 # settlement wins even over an attempt we had already expired, cancelled or failed.
 _SETTLED_FROM_CLOSED = frozenset({PaymentStatus.PAID})
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    # Midtrans' answer (pending or failed), or a notification that overtook it.
+    PaymentStatus.CREATING: frozenset(
+        {
+            PaymentStatus.PENDING,
+            PaymentStatus.PAID,
+            PaymentStatus.EXPIRED,
+            PaymentStatus.CANCELLED,
+            PaymentStatus.FAILED,
+        }
+    ),
     PaymentStatus.PENDING: frozenset(
         {PaymentStatus.PAID, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED, PaymentStatus.FAILED}
     ),

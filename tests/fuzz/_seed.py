@@ -70,6 +70,7 @@ def seed_over_http(http: asgi.ASGIClient, *, admin_token: str, cashier_token: st
         http.post(
             "/api/v1/payments/qris",
             json={"order_id": orders[0].id, "amount": orders[0].total_amount},
+            headers={"X-Order-Token": orders[0].access_token},
         )
     )
     cash = _ok(

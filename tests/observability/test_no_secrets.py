@@ -111,6 +111,7 @@ async def test_a_real_looking_key_stays_out_of_error_paths(
     qris = await client.post(
         "/api/v1/payments/qris",
         json={"order_id": order["id"], "amount": order["total_amount"], "customer_details": {}},
+        headers={"X-Order-Token": order["access_token"]},
     )
     assert qris.status_code == 502, qris.text
     async with sessionmaker() as session:

@@ -40,7 +40,8 @@ async def test_order_to_paid_through_a_simulator_notification(
         ("pending_payment", "paid"),
     ]
     assert [(h.from_status, h.to_status, h.actor) for h in payment_history] == [
-        (None, "pending", "customer"),
+        (None, "creating", "customer"),
+        ("creating", "pending", "customer"),
         ("pending", "paid", "midtrans"),
     ]
     assert all(n.signature_valid and n.applied_at is not None for n in inbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,16 +14,39 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import Payment
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import HeldMidtrans
+from tests.fixtures.payments import HeldMidtrans, order_with_qris
 
 
 async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[str, Any]:
     return await place_order(client, [{"menu_item_id": demo_menu["Es Teh Manis"], "quantity": 2}])
 
 
-def _qris(client: httpx.AsyncClient, order: dict[str, Any]) -> asyncio.Task[httpx.Response]:
-    body = {"order_id": order["id"], "amount": order["total_amount"]}
-    return asyncio.create_task(client.post("/api/v1/payments/qris", json=body))
+def _cash(
+    client: httpx.AsyncClient, order: dict[str, Any], headers: dict[str, str]
+) -> asyncio.Task[httpx.Response]:
+    body = {"order_id": order["id"], "amount_tendered": order["total_amount"]}
+    return asyncio.create_task(client.post("/api/v1/payments/cash", json=body, headers=headers))
+
+
+@pytest.fixture
+def held_cancel(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldMidtrans]:
+    """Cash on an order with an open QRIS attempt cancels it at Midtrans first, inside its
+    transaction: that cancel waits until released."""
+    held = HeldMidtrans(app, monkeypatch, method="cancel")
+    yield held
+    held.release.set()
+
+
+async def _slow_cash(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    headers: dict[str, str],
+    held: HeldMidtrans,
+) -> tuple[dict[str, Any], asyncio.Task[httpx.Response]]:
+    order, _ = await order_with_qris(client, demo_menu)
+    slow = _cash(client, order, headers)
+    await held.entered.wait()  # inside Midtrans, holding its slot
+    return order, slow
 
 
 def _slots_in_use(metrics: httpx.Response) -> float:
@@ -40,25 +64,17 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
     cashier_headers: dict[str, str],
-    held_midtrans: HeldMidtrans,
+    held_cancel: HeldMidtrans,
 ) -> None:
-    first, second = await _order(client, demo_menu), await _order(client, demo_menu)
-    midtrans = held_midtrans
-    slow = _qris(client, first)
-    await midtrans.entered.wait()  # the first request is inside Midtrans, holding its slot
-    cash = asyncio.create_task(
-        client.post(
-            "/api/v1/payments/cash",
-            json={"order_id": second["id"], "amount_tendered": second["total_amount"]},
-            headers=cashier_headers,
-        )
-    )
+    second = await _order(client, demo_menu)
+    first, slow = await _slow_cash(client, demo_menu, cashier_headers, held_cancel)
+    cash = _cash(client, second, cashier_headers)
     await asyncio.sleep(0.5)  # without slots it would pay (PostgreSQL) or wait on SQLite's lock
     assert not cash.done()
     assert _checked_out(app) == 1, "the queued cash request must not hold a connection"
     assert _slots_in_use(await client.get("/metrics")) == 1.0
 
-    midtrans.release.set()
+    held_cancel.release.set()
     assert (await slow).status_code == 201
     taken = await cash
     assert taken.status_code == 201, taken.text
@@ -73,26 +89,19 @@ async def test_no_slot_in_time_is_a_503_that_changes_nothing(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
     sessionmaker: async_sessionmaker[AsyncSession],
-    held_midtrans: HeldMidtrans,
+    cashier_headers: dict[str, str],
+    held_cancel: HeldMidtrans,
 ) -> None:
-    first, second = await _order(client, demo_menu), await _order(client, demo_menu)
-    midtrans = held_midtrans
-    slow = _qris(client, first)
-    await midtrans.entered.wait()
-    refused = await client.post(
-        "/api/v1/payments/qris",
-        json={"order_id": second["id"], "amount": second["total_amount"]},
-    )
+    second = await _order(client, demo_menu)
+    first, slow = await _slow_cash(client, demo_menu, cashier_headers, held_cancel)
+    refused = await _cash(client, second, cashier_headers)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "payment_gateway_busy"
     assert refused.headers["retry-after"] == "5"
-    midtrans.release.set()
+    held_cancel.release.set()
     assert (await slow).status_code == 201
     async with sessionmaker() as session:
         order_ids = (await session.scalars(select(Payment.order_id))).all()
-    assert order_ids == [first["id"]]
-    retried = await client.post(
-        "/api/v1/payments/qris",
-        json={"order_id": second["id"], "amount": second["total_amount"]},
-    )
+    assert second["id"] not in order_ids
+    retried = await _cash(client, second, cashier_headers)
     assert retried.status_code == 201

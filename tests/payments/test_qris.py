@@ -6,14 +6,25 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.models import Payment
 from santap.models.base import utcnow
+from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import MIDTRANS_FAULTS, BrokenMidtrans, order_with_qris
+from tests.fixtures.payments import (
+    MIDTRANS_FAULTS,
+    BrokenMidtrans,
+    HeldMidtrans,
+    order_token,
+    order_with_qris,
+)
+
+CUSTOMER_502 = "The payment provider is not available right now; please try again"
+QRIS = "/api/v1/payments/qris"
 
 
 async def _payments(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Payment]:
@@ -35,6 +46,7 @@ async def test_snap_attempt_is_created_at_midtrans(
     order = await _order(client, demo_menu)
     response = await client.post(
         "/api/v1/payments/qris",
+        headers=order_token(order),
         json=_body(order, customer_details={"first_name": "Budi", "email": "budi@example.com"}),
     )
     assert response.status_code == 201, response.text
@@ -67,8 +79,12 @@ async def test_an_open_attempt_is_reused_not_duplicated(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     order = await _order(client, demo_menu)
-    first = await client.post("/api/v1/payments/qris", json=_body(order))
-    again = await client.post("/api/v1/payments/qris", json=_body(order))
+    first = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
+    again = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
     assert len(await _payments(sessionmaker)) == 1
@@ -84,7 +100,10 @@ async def test_concurrent_requests_create_one_midtrans_transaction(
     order = await _order(client, demo_menu)
     simulator.faults.latency_s = 0.05  # keep the first request inside Midtrans while others arrive
     responses = await asyncio.gather(
-        *(client.post("/api/v1/payments/qris", json=_body(order)) for _ in range(6))
+        *(
+            client.post("/api/v1/payments/qris", headers=order_token(order), json=_body(order))
+            for _ in range(6)
+        )
     )
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert len({r.json()["order_uid"] for r in responses}) == 1
@@ -97,7 +116,9 @@ async def test_core_mode_returns_the_qr_string_and_action_url(
     client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
 ) -> None:
     order = await _order(client, demo_menu)
-    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    response = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     sim_tx = simulator.transactions[body["order_uid"]]
@@ -117,7 +138,9 @@ async def test_amount_must_match_the_server_total_and_midtrans_is_not_called(
 ) -> None:
     order = await _order(client, demo_menu)
     for amount in (order["total_amount"] - 1, order["total_amount"] + 1, 1):
-        response = await client.post("/api/v1/payments/qris", json=_body(order, amount=amount))
+        response = await client.post(
+            "/api/v1/payments/qris", headers=order_token(order), json=_body(order, amount=amount)
+        )
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "amount_mismatch"
     assert simulator.transactions == {}
@@ -158,7 +181,9 @@ async def test_paid_order_is_409(
     order, payment = await order_with_qris(client, demo_menu)
     await simulator.pay(payment["order_uid"])
     await simulator.drain()
-    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    response = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "order_not_payable"
 
@@ -171,16 +196,20 @@ async def test_midtrans_failure_is_502_and_the_next_request_starts_fresh(
 ) -> None:
     order = await _order(client, demo_menu)
     simulator.faults.error_rate = 1.0
-    failed = await client.post("/api/v1/payments/qris", json=_body(order))
+    failed = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert failed.status_code == 502
     error = failed.json()["error"]
     assert error["code"] == "payment_gateway_error"
-    assert "internal server error" in error["message"].lower()
+    assert error["message"] == CUSTOMER_502
     [attempt] = await _payments(sessionmaker)
     assert attempt.status == "failed"
 
     simulator.faults.error_rate = 0.0
-    retried = await client.post("/api/v1/payments/qris", json=_body(order))
+    retried = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert retried.status_code == 201
     assert retried.json()["order_uid"] != attempt.order_uid
     assert [p.status for p in await _payments(sessionmaker)] == ["failed", "pending"]
@@ -195,7 +224,9 @@ async def test_midtrans_timeout_is_504(
 ) -> None:
     order = await _order(client, demo_menu)
     simulator.faults.latency_s = 1.0
-    response = await client.post("/api/v1/payments/qris", json=_body(order))
+    response = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "payment_gateway_timeout"
     assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
@@ -210,7 +241,9 @@ async def test_a_snap_qr_expires_with_its_attempt_not_when_the_payer_opens_it(
     """Snap counts from expiry.start_time, which Santap sets to the attempt's own start;
     without it the QR's 15 minutes would start whenever the payer opens the page."""
     order = await _order(client, demo_menu)
-    created = await client.post("/api/v1/payments/qris", json=_body(order))
+    created = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     tx = simulator.transactions[created.json()["order_uid"]]
     [attempt] = await _payments(sessionmaker)
     assert attempt.expires_at is not None
@@ -231,13 +264,17 @@ async def test_a_broken_midtrans_answer_is_502_and_a_retry_succeeds(
 ) -> None:
     order = await _order(client, demo_menu)
     broken_midtrans.break_with(fault)
-    failed = await client.post("/api/v1/payments/qris", json=_body(order))
+    failed = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert failed.status_code == 502, failed.text
     assert failed.json()["error"]["code"] == "payment_gateway_error"
     assert [p.status for p in await _payments(sessionmaker)] == ["failed"]
 
     broken_midtrans.repair()
-    retried = await client.post("/api/v1/payments/qris", json=_body(order))
+    retried = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert retried.status_code == 201, retried.text
     assert [p.status for p in await _payments(sessionmaker)] == ["failed", "pending"]
 
@@ -248,6 +285,7 @@ async def test_payment_poll_is_public_and_carries_no_customer_details(
     order = await place_order(client, [{"menu_item_id": demo_menu["Es Jeruk"], "quantity": 1}])
     created = await client.post(
         "/api/v1/payments/qris",
+        headers=order_token(order),
         json=_body(order, customer_details={"first_name": "Siti", "phone": "+628123456789"}),
     )
     uid = created.json()["order_uid"]
@@ -280,7 +318,9 @@ async def test_an_attempt_about_to_expire_is_closed_at_midtrans_before_a_new_one
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     order = await _order(client, demo_menu)
-    first = (await client.post("/api/v1/payments/qris", json=_body(order))).json()
+    first = (
+        await client.post("/api/v1/payments/qris", headers=order_token(order), json=_body(order))
+    ).json()
     await simulator.choose_qris(first["order_uid"])
     async with sessionmaker() as session:
         await session.execute(
@@ -289,7 +329,9 @@ async def test_an_attempt_about_to_expire_is_closed_at_midtrans_before_a_new_one
             .values(expires_at=utcnow() + timedelta(seconds=30))
         )
         await session.commit()
-    second = await client.post("/api/v1/payments/qris", json=_body(order))
+    second = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert second.status_code == 201
     assert second.json()["order_uid"] != first["order_uid"]
     assert simulator.transactions[first["order_uid"]].status == "cancel"
@@ -303,7 +345,9 @@ async def test_an_expiring_attempt_found_paid_pays_the_order_instead(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     order = await _order(client, demo_menu)
-    first = (await client.post("/api/v1/payments/qris", json=_body(order))).json()
+    first = (
+        await client.post("/api/v1/payments/qris", headers=order_token(order), json=_body(order))
+    ).json()
     simulator.faults.drop_rate = 1.0
     await simulator.pay(first["order_uid"])
     async with sessionmaker() as session:
@@ -313,8 +357,142 @@ async def test_an_expiring_attempt_found_paid_pays_the_order_instead(
             .values(expires_at=utcnow() + timedelta(seconds=30))
         )
         await session.commit()
-    second = await client.post("/api/v1/payments/qris", json=_body(order))
+    second = await client.post(
+        "/api/v1/payments/qris", headers=order_token(order), json=_body(order)
+    )
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "order_not_payable"
     assert [p.status for p in await _payments(sessionmaker)] == ["paid"]
     assert len(simulator.transactions) == 1
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [{}, {"X-Order-Token": "not-the-token"}, {"Authorization": "Bearer not-a-staff-token"}],
+    ids=["none", "wrong-token", "bad-bearer"],
+)
+async def test_without_the_order_token_or_staff_an_order_is_not_found_and_its_total_unseen(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    cashier_headers: dict[str, str],
+    proof: dict[str, str],
+) -> None:
+    order = await _order(client, demo_menu)
+    for body in (_body(order), _body(order, amount=1)):
+        probed = await client.post(QRIS, json=body, headers=proof)
+        assert probed.status_code == 404, probed.text
+        assert probed.json()["error"]["code"] == "order_not_found"
+        assert str(order["total_amount"]) not in probed.text
+    assert simulator.transactions == {}
+    created = await client.post(QRIS, json=_body(order), headers=order_token(order))
+    assert created.status_code == 201
+    paid = await client.post(
+        "/api/v1/payments/cash",
+        json={"order_id": order["id"], "amount_tendered": order["total_amount"]},
+        headers=cashier_headers,
+    )
+    assert paid.status_code == 201
+    # A paid order is a 409 to its holder, and still nothing to anyone else.
+    assert (await client.post(QRIS, json=_body(order), headers=proof)).status_code == 404
+    assert (
+        await client.post(QRIS, json=_body(order), headers=order_token(order))
+    ).status_code == 409
+
+
+async def test_a_cashier_starts_qris_for_a_counter_order_with_a_staff_token(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], cashier_headers: dict[str, str]
+) -> None:
+    order = await _order(client, demo_menu)
+    started = await client.post(QRIS, json=_body(order), headers=cashier_headers)
+    assert started.status_code == 201, started.text
+    again = await client.post(QRIS, json=_body(order), headers=order_token(order))
+    assert (again.status_code, again.json()) == (200, started.json())
+
+
+async def test_a_gateway_failure_shows_customers_no_internals_and_staff_the_detail(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    broken_midtrans: BrokenMidtrans,
+    cashier_headers: dict[str, str],
+) -> None:
+    broken_midtrans.break_with("refused")
+    order = await _order(client, demo_menu)
+    customer = await client.post(QRIS, json=_body(order), headers=order_token(order))
+    assert customer.status_code == 502
+    assert customer.json()["error"] == {
+        "code": "payment_gateway_error",
+        "message": CUSTOMER_502,
+        "details": None,
+    }
+    staff = await client.post(QRIS, json=_body(order), headers=cashier_headers)
+    assert staff.status_code == 502
+    assert "Midtrans could not be reached" in staff.json()["error"]["message"]
+    assert "Connection refused" in staff.text
+
+
+async def test_a_slow_midtrans_holds_up_no_other_write(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    held_midtrans: HeldMidtrans,
+    cashier_headers: dict[str, str],
+) -> None:
+    """No transaction is open while Midtrans creates the QRIS (on SQLite one would hold the
+    write lock and stall every writer; before, orders waited here until Midtrans answered)."""
+    order = await _order(client, demo_menu)
+    creating = asyncio.create_task(client.post(QRIS, json=_body(order), headers=order_token(order)))
+    await held_midtrans.entered.wait()
+    other = await asyncio.wait_for(_order(client, demo_menu), timeout=10)
+    cash = await asyncio.wait_for(
+        client.post(
+            "/api/v1/payments/cash",
+            json={"order_id": other["id"], "amount_tendered": other["total_amount"]},
+            headers=cashier_headers,
+        ),
+        timeout=10,
+    )
+    assert cash.status_code == 201, cash.text
+    assert not creating.done()
+    held_midtrans.release.set()
+    assert (await creating).status_code == 201
+
+
+async def test_concurrent_creations_against_a_slow_midtrans_all_succeed(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    orders = [await _order(client, demo_menu) for _ in range(8)]
+    simulator.faults.latency_s = 1.0
+    responses = await asyncio.gather(
+        *(client.post(QRIS, json=_body(o), headers=order_token(o)) for o in orders),
+        *(_order(client, demo_menu) for _ in range(4)),
+    )
+    assert [r.status_code for r in responses[:8]] == [201] * 8
+    assert [p.status for p in await _payments(sessionmaker)] == ["pending"] * 8
+
+
+async def test_a_creation_that_crashed_between_phases_is_closed_by_reconciliation(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Simulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _order(client, demo_menu)
+    created = await client.post(QRIS, json=_body(order), headers=order_token(order))
+    uid = created.json()["order_uid"]
+    # As if the process died after Midtrans answered, before the answer was recorded.
+    long_ago = utcnow() - timedelta(minutes=5)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Payment).values(status="creating", snap_token=None, created_at=long_ago)
+        )
+        await session.commit()
+    retried = await client.post(QRIS, json=_body(order), headers=order_token(order))
+    assert retried.status_code == 201  # not left waiting on the crashed one
+    assert retried.json()["order_uid"] != uid
+    result = await reconcile_once(sessionmaker, app.state.payment_gateway)
+    assert result.outcomes.get("closed_creation") == 1
+    assert [p.status for p in await _payments(sessionmaker)] == ["cancelled", "pending"]

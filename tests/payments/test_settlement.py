@@ -35,7 +35,9 @@ async def _expire_and_retry(
     """The first attempt expires; the customer asks for a fresh QR."""
     assert (await client.post(WEBHOOK, json=notification(uid, "expire", "35000.00"))).is_success
     response = await client.post(
-        "/api/v1/payments/qris", json={"order_id": order["id"], "amount": order["total_amount"]}
+        "/api/v1/payments/qris",
+        json={"order_id": order["id"], "amount": order["total_amount"]},
+        headers={"X-Order-Token": order["access_token"]},
     )
     assert response.status_code == 201, response.text
     body: dict[str, object] = response.json()
@@ -105,7 +107,7 @@ async def test_two_instances_receiving_one_notification_make_one_transition(
     assert sorted(r.json()["status"] for r in responses) == ["applied"] + ["duplicate"] * 5
     async with sessionmaker() as session:
         history = await session.scalar(select(func.count()).select_from(PaymentStatusHistory))
-    assert history == 2
+    assert history == 3  # creating, pending, paid
     assert (await get_order(client, order))["status"] == "paid"
 
 
@@ -135,7 +137,8 @@ async def test_differing_copies_of_one_settlement_at_once_make_one_transition(
             select(func.count()).select_from(PaymentStatusHistory)
         )
         order_changes = await session.scalar(select(func.count()).select_from(OrderStatusHistory))
-    assert (payment_changes, order_changes) == (2, 2)  # created + paid, placed + paid
+    # creating + pending + paid, placed + paid
+    assert (payment_changes, order_changes) == (3, 2)
     assert (await get_order(client, order))["status"] == "paid"
 
 

@@ -50,6 +50,7 @@ async def test_report_sums_match_a_generated_day(
             qris = await client.post(
                 "/api/v1/payments/qris",
                 json={"order_id": order["id"], "amount": order["total_amount"]},
+                headers={"X-Order-Token": order["access_token"]},
             )
             payment_id = qris.json()["payment_id"]
             await simulator.pay(qris.json()["order_uid"])

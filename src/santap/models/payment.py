@@ -25,6 +25,8 @@ class PaymentMethod(StrEnum):
 
 
 class PaymentStatus(StrEnum):
+    # Committed before Midtrans is asked for the transaction, so no lock waits on Midtrans.
+    CREATING = "creating"
     PENDING = "pending"
     PAID = "paid"
     EXPIRED = "expired"

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from santap.config import Settings
-from santap.db import SessionDep, TransactionalRoute
+from santap.db import SessionDep, TransactionalRoute, TransactionsDep
 from santap.errors import Forbidden, SantapError
 from santap.models.base import MAX_ID
 from santap.net import client_ip, ip_allowed
-from santap.payments import cash, inbox, refunds, service
+from santap.payments import cash, inbox, qris, refunds, service
 from santap.payments.gateway import GATEWAY_BUSY, GatewayDep, NotificationGatewayDep
 from santap.payments.rejections import RejectionBudget
 from santap.payments.schemas import (
@@ -23,7 +23,7 @@ from santap.payments.schemas import (
     RefundResultRead,
     WebhookAck,
 )
-from santap.staff.dependencies import AdminDep, CashierDep
+from santap.staff.dependencies import AdminDep, BearerDep, CashierDep, SettingsDep
 
 router = APIRouter(tags=["payments"], route_class=TransactionalRoute)
 
@@ -34,8 +34,8 @@ _ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
     403: {"description": "Admin role required"},
 }
 _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Order not found"},
-    409: {"description": "Order is not awaiting payment"},
+    404: {"description": "Order not found, or neither its token nor a staff token was sent"},
+    409: {"description": "Order is not awaiting payment, or its QRIS is still being created"},
     422: {"description": "Amount differs from the order total, or a malformed body"},
     502: {"description": "Midtrans refused or failed"},
     504: {"description": "Midtrans did not answer in time"},
@@ -52,10 +52,22 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_qris_payment(
-    data: QrisPaymentCreate, gateway: GatewayDep, session: SessionDep, response: Response
+    data: QrisPaymentCreate,
+    gateway: NotificationGatewayDep,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+    bearer: BearerDep,
+    response: Response,
+    x_order_token: Annotated[str | None, Header()] = None,
 ) -> QrisPaymentRead:
-    """Start (or resume) paying an order by QRIS."""
-    payment, created = await service.create_qris_payment(session, data=data, gateway=gateway)
+    """Start (or resume) paying an order by QRIS: with the order's X-Order-Token, or a staff
+    bearer token for a counter order."""
+    proof = qris.Proof(
+        order_token=x_order_token, staff_token=bearer.credentials if bearer else None
+    )
+    payment, created = await qris.create_qris_payment(
+        transactions, data=data, proof=proof, settings=settings, gateway=gateway
+    )
     if not created:
         response.status_code = 200
     return payment

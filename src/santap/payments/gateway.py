@@ -12,7 +12,12 @@ from fastapi import Depends, Request
 
 from santap.config import QrisMode
 from santap.errors import SantapError
-from santap.gateways.midtrans import MidtransClient, MidtransError, MidtransTimeout
+from santap.gateways.midtrans import (
+    MidtransClient,
+    MidtransError,
+    MidtransTimeout,
+    MidtransUnavailable,
+)
 from santap.observability import metrics
 
 
@@ -32,6 +37,10 @@ class PaymentGateway:
     # How long a cashier or customer waits for Midtrans to cancel an open QRIS attempt before
     # going ahead without it; reconciliation settles what the cancel would have told us.
     void_timeout_s: float = 3.0
+    # How long an attempt may stay "creating" (Midtrans' connect and read timeouts, and a
+    # margin): a second request for the order waits this long for the first one's answer,
+    # and reconciliation leaves it alone until then.
+    create_timeout_s: float = 20.0
 
 
 class GatewayBusy(SantapError):
@@ -99,7 +108,13 @@ class GatewayTimedOut(GatewayFailed):
     code = "payment_gateway_timeout"
 
 
-def gateway_failure(exc: MidtransError) -> GatewayFailed:
+def gateway_failure(exc: MidtransError, *, for_staff: bool = True) -> GatewayFailed:
+    """The error to answer with. Customers get a stable message (no hosts, no Midtrans
+    internals); staff also get Midtrans' own words. The caller logs the detail."""
+    if not for_staff:
+        if isinstance(exc, MidtransTimeout):
+            return GatewayTimedOut("The payment provider did not answer in time; please try again")
+        return GatewayFailed("The payment provider is not available right now; please try again")
     detail = "; ".join(exc.messages) or str(exc)
     details = {
         "http_status": exc.http_status,
@@ -108,4 +123,6 @@ def gateway_failure(exc: MidtransError) -> GatewayFailed:
     }
     if isinstance(exc, MidtransTimeout):
         return GatewayTimedOut(f"Midtrans did not answer in time: {detail}", details=details)
+    if isinstance(exc, MidtransUnavailable):
+        return GatewayFailed(f"Midtrans could not be reached: {detail}", details=details)
     return GatewayFailed(f"Midtrans refused the request: {detail}", details=details)

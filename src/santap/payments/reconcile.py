@@ -20,7 +20,7 @@ from santap.gateways.midtrans import MidtransError
 from santap.models import Notification, OrderStatus, Payment, PaymentStatus
 from santap.models.base import utcnow
 from santap.orders import service as orders_service
-from santap.payments import inbox, repository
+from santap.payments import inbox, repository, voiding
 from santap.payments.gateway import PaymentGateway
 from santap.payments.settlement import GatewayReport, apply_report
 
@@ -55,7 +55,11 @@ async def reconcile_once(
             session, received_before=now - inbox_min_age, limit=limit
         )
         pending = await repository.stale_pending_qris(
-            session, created_before=now - pending_min_age, limit=limit, now=now
+            session,
+            created_before=now - pending_min_age,
+            creating_before=now - timedelta(seconds=gateway.create_timeout_s),
+            limit=limit,
+            now=now,
         )
     for row in rows:
         outcome = await _isolated(_apply_stored(sessionmaker, gateway, row), f"inbox row {row.id}")
@@ -104,6 +108,8 @@ async def _apply_stored(
 async def _check_pending(
     sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, payment: Payment
 ) -> str:
+    if payment.status == PaymentStatus.CREATING:
+        return await _close_crashed_creation(sessionmaker, gateway, payment)
     try:
         status = await gateway.client.get_status(payment.order_uid)
         report: GatewayReport | None = GatewayReport.from_mapping(status.raw)
@@ -130,6 +136,23 @@ async def _check_pending(
         and (order.status != OrderStatus.PENDING_PAYMENT)
     ):
         await _void_at_midtrans(gateway, payment.order_uid)
+    return outcome
+
+
+async def _close_crashed_creation(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, payment: Payment
+) -> str:
+    """Nobody was shown this attempt's QR: cancel whatever Midtrans made of it and close it
+    (or apply the payment, should Midtrans say it was paid after all)."""
+    answer = await voiding.ask_to_close(payment.order_uid, gateway)
+    async with sessionmaker() as session:
+        await orders_service.lock_order(session, order_id=payment.order_id)
+        locked = await repository.lock(session, payment)
+        if locked.status != PaymentStatus.CREATING:
+            return "no_change"
+        await voiding.record_close(session, locked, answer, actor="reconciler")
+        outcome = "closed_creation" if locked.status != PaymentStatus.CREATING else "gateway_error"
+        await session.commit()
     return outcome
 
 

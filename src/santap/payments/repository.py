@@ -59,7 +59,7 @@ async def open_qris_attempts(session: AsyncSession, order_id: int) -> Sequence[P
         .where(
             Payment.order_id == order_id,
             Payment.method == PaymentMethod.QRIS,
-            Payment.status == PaymentStatus.PENDING,
+            Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.CREATING)),
         )
         .order_by(Payment.id.desc())
     )
@@ -67,7 +67,12 @@ async def open_qris_attempts(session: AsyncSession, order_id: int) -> Sequence[P
 
 
 async def stale_pending_qris(
-    session: AsyncSession, *, created_before: datetime, limit: int, now: datetime
+    session: AsyncSession,
+    *,
+    created_before: datetime,
+    limit: int,
+    now: datetime,
+    creating_before: datetime | None = None,
 ) -> Sequence[Payment]:
     """QRIS attempts to ask Midtrans about: pending ones, and those we closed without Midtrans
     ever having a transaction for them (a Snap page nobody had opened: expired or cancelled on
@@ -79,12 +84,22 @@ async def stale_pending_qris(
         Payment.transaction_id.is_(None),
         Payment.expires_at > now - UNSEEN_MARGIN,
     )
+    # A creation that never got Midtrans' answer recorded (the process died between phases).
+    crashed_creation = and_(
+        Payment.status == PaymentStatus.CREATING,
+        Payment.created_at < (creating_before or created_before),
+    )
     query = (
         select(Payment)
         .where(
             Payment.method == PaymentMethod.QRIS,
-            or_(Payment.status == PaymentStatus.PENDING, closed_unseen),
-            Payment.created_at < created_before,
+            or_(
+                and_(
+                    or_(Payment.status == PaymentStatus.PENDING, closed_unseen),
+                    Payment.created_at < created_before,
+                ),
+                crashed_creation,
+            ),
         )
         .order_by(Payment.last_checked_at.asc().nulls_first(), Payment.id)
         .limit(limit)

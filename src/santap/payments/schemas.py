@@ -80,7 +80,8 @@ def payment_status_of(statuses: list[PaymentStatus]) -> str:
     for status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
         if status in statuses:
             return str(status)
-    return "pending" if PaymentStatus.PENDING in statuses else "unpaid"
+    open_ = {PaymentStatus.PENDING, PaymentStatus.CREATING}
+    return "pending" if open_.intersection(statuses) else "unpaid"
 
 
 class WebhookAck(BaseModel):
