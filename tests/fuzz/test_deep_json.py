@@ -12,14 +12,8 @@ import base64
 import http.client
 import json
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +31,8 @@ from santap.main import SIMULATOR_PATH, SIMULATOR_SERVER_KEY
 from santap.models import Base
 from santap.payments.endpoints import MAX_NOTIFICATION_BYTES
 from santap.simulator import Simulator
-from tests.fixtures.database import TEST_SECRET
 from tests.fixtures.payments import notification
+from tests.fixtures.server import served
 
 # The review's 500 came at about 950 levels; where the parser gives up is 1,000 levels minus
 # the stack already in use (about 50 frames under uvicorn), so 1,000 is past it wherever it runs.
@@ -293,49 +287,13 @@ def _nesting_refused(response: httpx.Response) -> bool:
     )
 
 
-@contextmanager
-def santap_serve(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """``santap serve`` on a free port with a fresh SQLite database; yields the port and the
-    file its output goes to."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANTAP_", "MIDTRANS_"))}
-    env.pop("DATABASE_URL", None)
-    env |= {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-        "SANTAP_ENV": "test",
-        "SANTAP_SECRET_KEY": TEST_SECRET,
-        "SANTAP_RECONCILE_INTERVAL_S": "0",
-    }
-    command = [str(Path(sys.executable).parent / "santap"), "serve", "--port", str(port)]
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"santap serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield port, log
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def test_served_webhook_answers_deep_json_with_400_and_keeps_the_connection(
     tmp_path: Path,
 ) -> None:
     """Over a real socket with ``santap serve``: the 400 is sent on a connection that stays
     open, and the server logs no traceback."""
-    with santap_serve(tmp_path) as (port, log):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    with served(tmp_path) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             connection.request("POST", WEBHOOK, body=nested_list(DEPTHS[0]), headers=JSON)
             response = connection.getresponse()
@@ -350,6 +308,6 @@ def test_served_webhook_answers_deep_json_with_400_and_keeps_the_connection(
             assert connection.sock is socket_used  # the same connection, not a new one
         finally:
             connection.close()
-    output = log.read_text()
+    output = server.log.read_text()
     assert "Traceback" not in output
     assert "RecursionError" not in output
