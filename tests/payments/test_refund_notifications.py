@@ -5,7 +5,6 @@ is still asked about, and nothing records more refunded than was paid."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -16,20 +15,10 @@ from santap.localtime import LOCAL_TZ
 from santap.models import Payment, Refund
 from santap.payments.settlement import GatewayReport, record_reported_refunds
 from santap.simulator import Simulator
-from tests.fixtures.payments import get_order, notification, order_with_qris
+from tests.fixtures.payments import get_order, notification, paid_by_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
 NO_VERIFY = {"MIDTRANS_VERIFY_STATUS": False}
-
-
-async def _paid(
-    client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    order, payment = await order_with_qris(client, demo_menu)
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
-    assert (await get_order(client, order))["status"] == "paid"
-    return order, payment
 
 
 async def _refunds(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Refund]:
@@ -54,7 +43,7 @@ async def test_a_settlement_relabelled_as_a_refund_moves_no_money(
     admin_headers: dict[str, str],
     relabel: str,
 ) -> None:
-    order, payment = await _paid(client, demo_menu, simulator)
+    order, payment = await paid_by_qris(client, demo_menu, simulator)
     net = await _net(client, admin_headers)
     forged = notification(
         payment["order_uid"],
@@ -82,7 +71,7 @@ async def test_a_refund_made_at_midtrans_is_recorded_once_verified(
     simulator: Simulator,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    order, payment = await _paid(client, demo_menu, simulator)
+    order, payment = await paid_by_qris(client, demo_menu, simulator)
     simulator.refund(payment["order_uid"], {"amount": 10000, "refund_key": "dash-1"})
     await simulator.drain()
     [refund] = await _refunds(sessionmaker)
@@ -98,7 +87,7 @@ async def test_reported_refunds_never_exceed_what_was_paid(
     simulator: Simulator,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _paid(client, demo_menu, simulator)
+    await paid_by_qris(client, demo_menu, simulator)
     listed = [
         {"refund_key": "a", "refund_amount": "30000.00"},
         {"refund_key": "b", "refund_amount": "10000.00"},

@@ -13,7 +13,7 @@ from santap.models import Payment, Refund
 from santap.payments.refunds import refund_key
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
-from tests.fixtures.payments import get_order, notification, order_with_qris
+from tests.fixtures.payments import get_order, notification, order_with_qris, paid_by_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
 
@@ -25,11 +25,7 @@ def _refund_url(payment_id: int) -> str:
 async def _paid_by_qris(
     client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    order, payment = await order_with_qris(client, demo_menu, quantity=2)
-    await simulator.pay(payment["order_uid"])
-    await simulator.drain()
-    assert (await get_order(client, order))["status"] == "paid"
-    return order, payment
+    return await paid_by_qris(client, demo_menu, simulator, quantity=2)
 
 
 async def _refunds(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Refund]:
