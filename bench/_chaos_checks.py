@@ -117,7 +117,9 @@ async def unsettled(engine: AsyncEngine, truth: list[dict[str, Any]]) -> dict[st
     lagging = sum(
         1
         for uid, status in rows
-        if final.get(uid) in FINAL and EXPECTED_PAYMENT[str(final[uid])] != status
+        # "creating": a creation cut off by the kill, which reconciliation closes.
+        if status == "creating"
+        or (final.get(uid) in FINAL and EXPECTED_PAYMENT[str(final[uid])] != status)
     )
     return {"payments behind": lagging, "unapplied notifications": int(unapplied)}
 
@@ -144,6 +146,9 @@ def _truth_mismatches(snapshot: Snapshot) -> list[str]:
         if status == "failed" and truth in (None, "pending", "expire"):
             # The charge failed or timed out: the customer never saw a QR to pay, though a
             # timed-out charge may live on at Midtrans until it expires (counted as ghosts).
+            continue
+        if status == "cancelled" and truth is None:
+            # A creation cut off by the kill before Midtrans was asked, closed by reconciliation.
             continue
         expected = EXPECTED_PAYMENT.get(str(truth), f"<simulator says {truth}>")
         if status != expected:

@@ -1,4 +1,5 @@
-"""Requests that wait on Midtrans inside their transaction cannot take the whole pool."""
+"""Requests that wait on Midtrans inside their transaction (cancel, refund) cannot take the
+whole pool."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from santap.models import Payment
+from santap.models import Order
 from tests.fixtures.factories import place_order
 from tests.fixtures.payments import HeldMidtrans, order_with_qris
 
@@ -21,30 +22,31 @@ async def _order(client: httpx.AsyncClient, demo_menu: dict[str, int]) -> dict[s
     return await place_order(client, [{"menu_item_id": demo_menu["Es Teh Manis"], "quantity": 2}])
 
 
-def _cash(
+def _cancel(
     client: httpx.AsyncClient, order: dict[str, Any], headers: dict[str, str]
 ) -> asyncio.Task[httpx.Response]:
-    body = {"order_id": order["id"], "amount_tendered": order["total_amount"]}
-    return asyncio.create_task(client.post("/api/v1/payments/cash", json=body, headers=headers))
+    url = f"/api/v1/admin/orders/{order['id']}/cancel"
+    body = {"reason": "customer left"}
+    return asyncio.create_task(client.post(url, json=body, headers=headers))
 
 
 @pytest.fixture
 def held_cancel(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldMidtrans]:
-    """Cash on an order with an open QRIS attempt cancels it at Midtrans first, inside its
+    """Cancelling an order with an open QRIS attempt cancels it at Midtrans first, inside its
     transaction: that cancel waits until released."""
     held = HeldMidtrans(app, monkeypatch, method="cancel")
     yield held
     held.release.set()
 
 
-async def _slow_cash(
+async def _slow_cancel(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
     headers: dict[str, str],
     held: HeldMidtrans,
 ) -> tuple[dict[str, Any], asyncio.Task[httpx.Response]]:
     order, _ = await order_with_qris(client, demo_menu)
-    slow = _cash(client, order, headers)
+    slow = _cancel(client, order, headers)
     await held.entered.wait()  # inside Midtrans, holding its slot
     return order, slow
 
@@ -67,18 +69,18 @@ async def test_a_request_waiting_for_a_slot_holds_no_connection(
     held_cancel: HeldMidtrans,
 ) -> None:
     second = await _order(client, demo_menu)
-    first, slow = await _slow_cash(client, demo_menu, cashier_headers, held_cancel)
-    cash = _cash(client, second, cashier_headers)
+    first, slow = await _slow_cancel(client, demo_menu, cashier_headers, held_cancel)
+    queued = _cancel(client, second, cashier_headers)
     await asyncio.sleep(0.5)  # without slots it would pay (PostgreSQL) or wait on SQLite's lock
-    assert not cash.done()
-    assert _checked_out(app) == 1, "the queued cash request must not hold a connection"
+    assert not queued.done()
+    assert _checked_out(app) == 1, "the queued request must not hold a connection"
     assert _slots_in_use(await client.get("/metrics")) == 1.0
 
     held_cancel.release.set()
-    assert (await slow).status_code == 201
-    taken = await cash
-    assert taken.status_code == 201, taken.text
-    assert taken.json()["order_status"] == "paid"
+    assert (await slow).status_code == 200
+    cancelled = await queued
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
     assert _slots_in_use(await client.get("/metrics")) == 0.0
 
 
@@ -93,15 +95,16 @@ async def test_no_slot_in_time_is_a_503_that_changes_nothing(
     held_cancel: HeldMidtrans,
 ) -> None:
     second = await _order(client, demo_menu)
-    first, slow = await _slow_cash(client, demo_menu, cashier_headers, held_cancel)
-    refused = await _cash(client, second, cashier_headers)
+    first, slow = await _slow_cancel(client, demo_menu, cashier_headers, held_cancel)
+    refused = await _cancel(client, second, cashier_headers)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "payment_gateway_busy"
     assert refused.headers["retry-after"] == "5"
     held_cancel.release.set()
-    assert (await slow).status_code == 201
+    assert (await slow).status_code == 200
     async with sessionmaker() as session:
-        order_ids = (await session.scalars(select(Payment.order_id))).all()
-    assert second["id"] not in order_ids
-    retried = await _cash(client, second, cashier_headers)
-    assert retried.status_code == 201
+        assert await session.scalar(select(Order.status).where(Order.id == second["id"])) == (
+            "pending_payment"
+        )
+    retried = await _cancel(client, second, cashier_headers)
+    assert retried.status_code == 200

@@ -135,14 +135,16 @@ def _rejection_budget(state: Any) -> RejectionBudget:
         404: {"description": "Order not found"},
         409: {"description": "Order is not awaiting payment, or was just paid by QRIS"},
         422: {"description": "Less cash than the total, or a malformed body"},
-        **GATEWAY_BUSY,
     },
 )
 async def take_cash(
-    data: CashPaymentCreate, gateway: GatewayDep, session: SessionDep, cashier: CashierDep
+    data: CashPaymentCreate,
+    gateway: NotificationGatewayDep,
+    transactions: TransactionsDep,
+    cashier: CashierDep,
 ) -> CashPaymentRead:
     """Take cash at the counter for an order (closes any open QRIS attempt first)."""
-    return await cash.take_cash(session, data=data, cashier=cashier, gateway=gateway)
+    return await cash.take_cash(transactions, data=data, cashier=cashier, gateway=gateway)
 
 
 @router.post(

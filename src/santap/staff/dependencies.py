@@ -43,23 +43,29 @@ def get_login_limiter(request: Request) -> LoginLimiter:
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
+async def _staff_for(request: Request, settings: Settings, token: str) -> Staff:
+    """Read in a short read-only session of its own, not the request's: a request that must
+    call Midtrans between its transactions (cash) can then authenticate without opening one
+    (on SQLite, without taking the write lock)."""
+    async with request.app.state.read_sessionmaker() as session:
+        return await service.staff_for_token(session, settings=settings, token=token)
+
+
 async def get_current_staff(
-    session: SessionDep, settings: SettingsDep, credentials: BearerDep
+    request: Request, settings: SettingsDep, credentials: BearerDep
 ) -> Staff:
     if credentials is None:
         raise service.NotAuthenticated()
-    return await service.staff_for_token(session, settings=settings, token=credentials.credentials)
+    return await _staff_for(request, settings, credentials.credentials)
 
 
 async def get_optional_staff(
-    session: SessionDep, settings: SettingsDep, credentials: BearerDep
+    request: Request, settings: SettingsDep, credentials: BearerDep
 ) -> Staff | None:
     if credentials is None:
         return None
     try:
-        return await service.staff_for_token(
-            session, settings=settings, token=credentials.credentials
-        )
+        return await _staff_for(request, settings, credentials.credentials)
     except service.NotAuthenticated:
         return None
 
