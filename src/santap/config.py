@@ -87,10 +87,6 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field("json", validation_alias="SANTAP_LOG_FORMAT")
     # /ready fails when more valid notifications than this sit unapplied for over 5 minutes.
     ready_max_stale_inbox: int = Field(10, ge=0, validation_alias="SANTAP_READY_MAX_STALE_INBOX")
-    # Requests that may hold a database connection while they wait on Midtrans (QRIS create,
-    # cash, cancel, refund); the rest of the pool stays free for everything else.
-    gateway_slots: int = Field(8, ge=1, validation_alias="SANTAP_GATEWAY_SLOTS")
-    gateway_slot_wait_s: float = Field(10.0, gt=0, validation_alias="SANTAP_GATEWAY_SLOT_WAIT_S")
     # Request bodies larger than this are refused with 413 while they are read (the webhook
     # has its own, smaller limit).
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="SANTAP_MAX_BODY_BYTES")

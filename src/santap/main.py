@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -169,8 +168,6 @@ def payment_gateway(settings: Settings, client: MidtransClient) -> PaymentGatewa
         expiry_minutes=settings.midtrans_qris_expiry_minutes,
         verify_status=settings.midtrans_verify_status,
         server_key=_server_key(settings),
-        slots=asyncio.Semaphore(settings.gateway_slots),
-        slot_wait_s=settings.gateway_slot_wait_s,
         create_timeout_s=settings.midtrans_connect_timeout_s + settings.midtrans_read_timeout_s + 5,
     )
 

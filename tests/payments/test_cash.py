@@ -17,7 +17,6 @@ from santap.payments.reconcile import reconcile_once
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
 from tests.fixtures.payments import (
-    HeldMidtrans,
     get_order,
     order_with_qris,
     pay_with_notifications_lost,
@@ -295,32 +294,3 @@ async def test_a_hanging_midtrans_keeps_the_cashier_waiting_only_until_the_void_
     attempt, cash = await _payments(sessionmaker)
     assert attempt.order_uid == qris["order_uid"]
     assert (attempt.status, cash.status) == ("pending", "paid")  # left for reconciliation
-
-
-async def test_cash_waiting_on_midtrans_holds_up_no_other_write(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    demo_menu: dict[str, int],
-    cashier_headers: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The open QRIS attempt is cancelled at Midtrans between transactions: while Midtrans
-    takes its time, customers go on placing orders (on SQLite they waited for the lock)."""
-    order, _ = await order_with_qris(client, demo_menu)
-    held = HeldMidtrans(app, monkeypatch, method="cancel")
-    try:
-        taking = asyncio.create_task(
-            client.post(
-                CASH,
-                json={"order_id": order["id"], "amount_tendered": order["total_amount"]},
-                headers=cashier_headers,
-            )
-        )
-        await held.entered.wait()
-        await asyncio.wait_for(_order(client, demo_menu), timeout=10)
-        assert not taking.done()
-    finally:
-        held.release.set()
-    taken = await taking
-    assert taken.status_code == 201, taken.text
-    assert taken.json()["order_status"] == "paid"

@@ -13,10 +13,10 @@ from santap.board.schemas import (
     KitchenStatusUpdate,
     OrderCancel,
 )
-from santap.db import SessionDep, TransactionalRoute
+from santap.db import SessionDep, TransactionalRoute, TransactionsDep
 from santap.models import OrderStatus
 from santap.orders.endpoints import OrderId
-from santap.payments.gateway import GATEWAY_BUSY, GatewayDep
+from santap.payments.gateway import GatewayDep
 from santap.staff.dependencies import CashierDep
 
 router = APIRouter(
@@ -70,16 +70,16 @@ async def change_status(
     return BoardOrderRead.model_validate(order)
 
 
-@router.post("/{order_id}/cancel", responses={**_CHANGE, **GATEWAY_BUSY})
+@router.post("/{order_id}/cancel", responses=_CHANGE)
 async def cancel_order(
     order_id: OrderId,
     data: OrderCancel,
     gateway: GatewayDep,
-    session: SessionDep,
+    transactions: TransactionsDep,
     staff: CashierDep,
 ) -> BoardOrderRead:
     """Cancel an order that has not been paid (closing any open QRIS at Midtrans)."""
     order = await service.cancel_order(
-        session, order_id=order_id, reason=data.reason, staff=staff, gateway=gateway
+        transactions, order_id=order_id, reason=data.reason, staff=staff, gateway=gateway
     )
     return BoardOrderRead.model_validate(order)

@@ -17,6 +17,7 @@ from santap.board.schemas import (
     BoardPage,
     OrderStatusHistoryRead,
 )
+from santap.db import Transactions
 from santap.errors import Conflict
 from santap.localtime import day_bounds
 from santap.models import Order, OrderStatus, Staff
@@ -30,8 +31,6 @@ _PAID_STATES = frozenset({OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.R
 
 class RefundRequired(Conflict):
     code = "refund_required"
-    # Closing a QRIS attempt may have just found it paid: that settlement must be kept.
-    keeps_changes = True
 
 
 def staff_actor(staff: Staff) -> str:
@@ -100,30 +99,44 @@ async def change_status(
 
 
 async def cancel_order(
-    session: AsyncSession, *, order_id: int, reason: str, staff: Staff, gateway: PaymentGateway
+    transactions: Transactions,
+    *,
+    order_id: int,
+    reason: str,
+    staff: Staff,
+    gateway: PaymentGateway,
 ) -> Order:
     """Cancel an unpaid order, closing its open QRIS attempts at Midtrans first. A paid one
     (including one whose QRIS turns out to be paid just now) needs a refund instead (409)."""
-    order = await orders_service.get_order(session, order_id=order_id, for_update=True)
-    if order.status == OrderStatus.PENDING_PAYMENT:
-        await voiding.close_open_attempts(
-            session, order_id=order.id, gateway=gateway, actor=staff_actor(staff)
+
+    def check(order: Order, closed_some: bool) -> None:
+        if order.status in _PAID_STATES:
+            raise RefundRequired(
+                f"Order {order.id} is {order.status}: a paid order needs a refund, "
+                "not a cancellation",
+                details={"status": order.status},
+            )
+
+    async def finish(session: AsyncSession, order: Order) -> Order:
+        before = {"status": OrderStatus(order.status)}
+        state_machine.cancel_order(session, order, reason=reason, actor=staff_actor(staff))
+        await session.flush()
+        await audit.record(
+            session,
+            staff=staff,
+            action="order.cancel",
+            entity_type="order",
+            entity_id=order.id,
+            before=before,
+            after={"status": order.status, "reason": reason},
         )
-    before = {"status": OrderStatus(order.status)}
-    if before["status"] in _PAID_STATES:
-        raise RefundRequired(
-            f"Order {order.id} is {order.status}: a paid order needs a refund, not a cancellation",
-            details={"status": order.status},
-        )
-    state_machine.cancel_order(session, order, reason=reason, actor=staff_actor(staff))
-    await session.flush()
-    await audit.record(
-        session,
-        staff=staff,
-        action="order.cancel",
-        entity_type="order",
-        entity_id=order.id,
-        before=before,
-        after={"status": order.status, "reason": reason},
+        return order
+
+    return await voiding.after_closing_attempts(
+        transactions,
+        order_id=order_id,
+        gateway=gateway,
+        actor=staff_actor(staff),
+        check=check,
+        finish=finish,
     )
-    return order

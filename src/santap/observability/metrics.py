@@ -49,11 +49,6 @@ GATEWAY_DURATION = Histogram(
     ["operation"],
     buckets=_LATENCY_BUCKETS,
 )
-GATEWAY_SLOTS_IN_USE = Gauge(
-    "santap_gateway_slots_in_use",
-    "Requests holding a database connection while they talk to Midtrans (QRIS create, cash, "
-    "cancel, refund); at SANTAP_GATEWAY_SLOTS, more wait and may answer 503.",
-)
 PAYMENTS = Gauge(
     "santap_payments",
     "Payment attempts in the database, by status and method (computed at scrape time).",
@@ -77,14 +72,6 @@ def count_notification(outcome: str) -> None:
 def observe_gateway_call(operation: str, result: str, seconds: float) -> None:
     GATEWAY_REQUESTS.labels(operation=operation, result=result).inc()
     GATEWAY_DURATION.labels(operation=operation).observe(seconds)
-
-
-def gateway_slot_taken() -> None:
-    GATEWAY_SLOTS_IN_USE.inc()
-
-
-def gateway_slot_released() -> None:
-    GATEWAY_SLOTS_IN_USE.dec()
 
 
 def set_db_gauges(payments: Iterable[tuple[str, str, int]], unapplied: int) -> None:

@@ -11,7 +11,6 @@ from santap.audit import service as audit
 from santap.db import Transactions
 from santap.errors import Conflict, Unprocessable
 from santap.models import Order, Payment, PaymentMethod, PaymentStatus, Staff
-from santap.orders import service as orders_service
 from santap.payments import repository, voiding
 from santap.payments.gateway import PaymentGateway
 from santap.payments.schemas import CashPaymentCreate, CashPaymentRead
@@ -20,15 +19,6 @@ from santap.payments.service import ensure_payable
 
 class NotEnoughCash(Unprocessable):
     code = "insufficient_cash"
-
-
-# Each round closes every attempt open when it began; a new one only appears if someone starts
-# QRIS again meanwhile.
-_MAX_ROUNDS = 3
-
-
-class OrderBusy(Conflict):
-    code = "order_busy"
 
 
 class PaidByQris(Conflict):
@@ -45,55 +35,33 @@ async def take_cash(
     cashier: Staff,
     gateway: PaymentGateway,
 ) -> CashPaymentRead:
-    """Take cash once the order's open QRIS attempts are closed at Midtrans. Midtrans is
-    asked between transactions, never inside one; an attempt it could not be asked about is
-    left open for reconciliation (which flags needs_refund should it settle), as before."""
-    actor = f"staff:{cashier.username}"
-    asked: set[str] = set()
-    for _ in range(_MAX_ROUNDS):
-        async with transactions.begin() as session:
-            order = await orders_service.get_order(session, order_id=data.order_id, for_update=True)
-            _check_payable(order, data, closed_some=bool(asked))
-            attempts = await repository.open_qris_attempts(session, order.id)
-            to_close = [a.order_uid for a in attempts if a.order_uid not in asked]
-            if not to_close:
-                payment = await _record_cash(session, order=order, data=data, cashier=cashier)
-                return _cash_read(order, payment, data, cashier)
-        await _close_at_midtrans(transactions, data.order_id, to_close, gateway, actor)
-        asked.update(to_close)
-    raise OrderBusy(
-        "QRIS payments for this order keep being started; try again", headers={"Retry-After": "2"}
+    """Take cash once the order's open QRIS attempts are closed at Midtrans."""
+
+    def check(order: Order, closed_some: bool) -> None:
+        if closed_some and order.status != "pending_payment":
+            raise PaidByQris(
+                f"Order {order.id} was just paid by QRIS; do not take cash",
+                details={"order_status": order.status},
+            )
+        ensure_payable(order)
+        if data.amount_tendered < order.total_amount:
+            raise NotEnoughCash(
+                f"Tendered {data.amount_tendered} is less than the total {order.total_amount}",
+                details={"field": "body.amount_tendered", "total_amount": order.total_amount},
+            )
+
+    async def finish(session: AsyncSession, order: Order) -> CashPaymentRead:
+        payment = await _record_cash(session, order=order, data=data, cashier=cashier)
+        return _cash_read(order, payment, data, cashier)
+
+    return await voiding.after_closing_attempts(
+        transactions,
+        order_id=data.order_id,
+        gateway=gateway,
+        actor=f"staff:{cashier.username}",
+        check=check,
+        finish=finish,
     )
-
-
-def _check_payable(order: Order, data: CashPaymentCreate, *, closed_some: bool) -> None:
-    if closed_some and order.status != "pending_payment":
-        raise PaidByQris(
-            f"Order {order.id} was just paid by QRIS; do not take cash",
-            details={"order_status": order.status},
-        )
-    ensure_payable(order)
-    if data.amount_tendered < order.total_amount:
-        raise NotEnoughCash(
-            f"Tendered {data.amount_tendered} is less than the total {order.total_amount}",
-            details={"field": "body.amount_tendered", "total_amount": order.total_amount},
-        )
-
-
-async def _close_at_midtrans(
-    transactions: Transactions,
-    order_id: int,
-    uids: list[str],
-    gateway: PaymentGateway,
-    actor: str,
-) -> None:
-    answers = [(uid, await voiding.ask_to_close(uid, gateway)) for uid in uids]
-    async with transactions.begin() as session:
-        await orders_service.lock_order(session, order_id=order_id)
-        for uid, answer in answers:
-            attempt = await repository.get_by_uid(session, uid, for_update=True)
-            if attempt is not None:
-                await voiding.record_close(session, attempt, answer, actor=actor)
 
 
 def _cash_read(

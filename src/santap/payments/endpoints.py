@@ -10,7 +10,7 @@ from santap.errors import Forbidden, SantapError
 from santap.models.base import MAX_ID
 from santap.net import client_ip, ip_allowed
 from santap.payments import cash, inbox, qris, refunds, service
-from santap.payments.gateway import GATEWAY_BUSY, GatewayDep, NotificationGatewayDep
+from santap.payments.gateway import GatewayDep
 from santap.payments.rejections import RejectionBudget
 from santap.payments.schemas import (
     CashPaymentCreate,
@@ -39,7 +39,6 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Amount differs from the order total, or a malformed body"},
     502: {"description": "Midtrans refused or failed"},
     504: {"description": "Midtrans did not answer in time"},
-    **GATEWAY_BUSY,
 }
 
 
@@ -53,7 +52,7 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
 )
 async def create_qris_payment(
     data: QrisPaymentCreate,
-    gateway: NotificationGatewayDep,
+    gateway: GatewayDep,
     transactions: TransactionsDep,
     settings: SettingsDep,
     bearer: BearerDep,
@@ -94,7 +93,7 @@ class PayloadTooLarge(SantapError):
 
 @router.post("/api/v1/webhooks/midtrans", include_in_schema=False)
 async def midtrans_notification(
-    request: Request, session: SessionDep, gateway: NotificationGatewayDep
+    request: Request, session: SessionDep, gateway: GatewayDep
 ) -> WebhookAck:
     """Midtrans' HTTP notification."""
     settings: Settings = request.app.state.settings
@@ -139,7 +138,7 @@ def _rejection_budget(state: Any) -> RejectionBudget:
 )
 async def take_cash(
     data: CashPaymentCreate,
-    gateway: NotificationGatewayDep,
+    gateway: GatewayDep,
     transactions: TransactionsDep,
     cashier: CashierDep,
 ) -> CashPaymentRead:
@@ -156,19 +155,18 @@ async def take_cash(
         422: {"description": "Bad amount"},
         502: {"description": "Midtrans refused the refund"},
         504: {"description": "Midtrans did not answer in time"},
-        **GATEWAY_BUSY,
     },
 )
 async def refund_payment(
     payment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     data: RefundCreate,
     gateway: GatewayDep,
-    session: SessionDep,
+    transactions: TransactionsDep,
     admin: AdminDep,
 ) -> RefundResultRead:
     """Refund a payment, fully or partly; a full refund cancels the order."""
     return await refunds.refund_payment(
-        session, payment_id=payment_id, data=data, admin=admin, gateway=gateway
+        transactions, payment_id=payment_id, data=data, admin=admin, gateway=gateway
     )
 
 

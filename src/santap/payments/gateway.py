@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -18,7 +16,6 @@ from santap.gateways.midtrans import (
     MidtransTimeout,
     MidtransUnavailable,
 )
-from santap.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -27,9 +24,6 @@ class PaymentGateway:
     qris_mode: QrisMode
     expiry_minutes: int
     verify_status: bool
-    # Requests that may wait on Midtrans inside their transaction (see ``gateway_in_transaction``).
-    slots: asyncio.Semaphore
-    slot_wait_s: float
     verify_timeout_s: float = 3.0
     notification_url: str | None = None
     # Verifies notification signatures; kept out of repr so it never reaches a log line.
@@ -43,51 +37,14 @@ class PaymentGateway:
     create_timeout_s: float = 20.0
 
 
-class GatewayBusy(SantapError):
-    status_code = 503
-    code = "payment_gateway_busy"
-
-
-# For the ``responses=`` of every route that depends on ``GatewayDep``.
-GATEWAY_BUSY: dict[int | str, dict[str, Any]] = {
-    503: {"description": "Too many payment requests waiting for Midtrans; retry shortly"}
-}
-
-
 async def get_gateway(request: Request) -> PaymentGateway:
-    """For callers that hold no database connection while Midtrans answers (the webhook)."""
+    """Every caller asks Midtrans with no transaction open and no connection held."""
     # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
     gateway: PaymentGateway = request.app.state.payment_gateway
     return gateway
 
 
-async def gateway_in_transaction(request: Request) -> AsyncIterator[PaymentGateway]:
-    """The gateway for a request that calls Midtrans inside its transaction, with a slot.
-
-    Such a request holds a pooled connection (and, on PostgreSQL, an order row lock) for as
-    long as Midtrans takes. Without a bound, a slow Midtrans would let them take the whole
-    pool and stall every other request, webhooks included. The slot is taken before the
-    request's first statement (declare this dependency before any that reads the database),
-    so a waiting request holds no connection."""
-    gateway = await get_gateway(request)
-    try:
-        async with asyncio.timeout(gateway.slot_wait_s):
-            await gateway.slots.acquire()
-    except TimeoutError:
-        raise GatewayBusy(
-            "Too many payment requests are waiting for Midtrans; try again shortly",
-            headers={"Retry-After": "5"},
-        ) from None
-    metrics.gateway_slot_taken()
-    try:
-        yield gateway
-    finally:
-        gateway.slots.release()
-        metrics.gateway_slot_released()
-
-
-NotificationGatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
-GatewayDep = Annotated[PaymentGateway, Depends(gateway_in_transaction)]
+GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 
 
 def idempotency_key(order_uid: str) -> str:

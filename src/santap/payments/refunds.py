@@ -2,25 +2,34 @@
 
 The refund_key is derived from (payment, amount, reason), so a retried request — after a
 timeout, a double click — reuses it: Midtrans answers the same refund again instead of paying
-out twice, and our unique key records it once."""
+out twice, and our unique key records it once. Midtrans is asked between two transactions,
+never inside one."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap import state_machine
 from santap.audit import service as audit
+from santap.db import Transactions
 from santap.errors import Conflict, NotFound, Unprocessable
 from santap.gateways.midtrans import MidtransError
-from santap.models import Payment, PaymentMethod, PaymentStatus, Refund, Staff
+from santap.models import Order, Payment, PaymentMethod, PaymentStatus, Refund, Staff
 from santap.orders import service as orders_service
 from santap.payments import repository
 from santap.payments.gateway import PaymentGateway, gateway_failure
 from santap.payments.schemas import RefundCreate, RefundRead, RefundResultRead
-from santap.payments.settlement import close_refunded_order
+from santap.payments.settlement import (
+    REPORTED_BY_MIDTRANS,
+    close_refunded_order,
+    unflag_if_given_back,
+)
+
+logger = logging.getLogger(__name__)
 
 REFUNDABLE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 
@@ -45,24 +54,51 @@ def refund_key(payment: Payment, amount: int | None, reason: str) -> str:
 
 
 async def refund_payment(
-    session: AsyncSession,
+    transactions: Transactions,
     *,
     payment_id: int,
     data: RefundCreate,
     admin: Staff,
     gateway: PaymentGateway,
 ) -> RefundResultRead:
+    """Check, ask Midtrans with no transaction open (QRIS), then record. A refund Midtrans
+    made is always recorded, even if the payment changed meanwhile: the money has moved."""
+    async with transactions.begin() as session:
+        order, payment = await _locked(session, payment_id)
+        key = refund_key(payment, data.amount, data.reason)
+        existing = await repository.get_refund_by_key(session, key)
+        if existing is not None:
+            return _result(existing, payment, order.status, already_done=True)
+        amount = _checked_amount(payment, data)
+        before = _snapshot(payment)
+        if payment.method != PaymentMethod.QRIS:
+            return await _record(session, order, payment, amount, key, data, admin, None)
+    answer = await _refund_at_midtrans(payment, amount, data.reason, key, gateway)
+    async with transactions.begin() as session:
+        order, payment = await _locked(session, payment_id)
+        existing = await repository.get_refund_by_key(session, key)
+        if existing is None:
+            return await _record(session, order, payment, amount, key, data, admin, answer)
+        if existing.staff_username != REPORTED_BY_MIDTRANS:
+            return _result(existing, payment, order.status, already_done=True)  # a twin request
+        # Midtrans' notification of this very refund was applied while it answered us.
+        existing.staff_username, existing.reason = admin.username, data.reason
+        existing.gateway_response = answer
+        await _audit(session, admin, payment, before, key, data.reason)
+        return _result(existing, payment, order.status, already_done=False)
+
+
+async def _locked(session: AsyncSession, payment_id: int) -> tuple[Order, Payment]:
     payment = await repository.get(session, payment_id)
     if payment is None:
         raise PaymentNotFound(f"Payment {payment_id} was not found")
     order = await orders_service.get_order(session, order_id=payment.order_id, for_update=True)
-    payment = await repository.lock(session, payment)
+    return order, await repository.lock(session, payment)
+
+
+def _checked_amount(payment: Payment, data: RefundCreate) -> int:
     remaining = payment.amount - payment.refunded_amount
     amount = data.amount if data.amount is not None else remaining
-    key = refund_key(payment, data.amount, data.reason)
-    existing = await repository.get_refund_by_key(session, key)
-    if existing is not None:
-        return _result(existing, payment, order.status, already_done=True)
     if payment.status not in REFUNDABLE:
         raise NotRefundable(f"Payment {payment.id} is {payment.status}; only paid payments refund")
     if not 0 < amount <= remaining:
@@ -70,7 +106,19 @@ async def refund_payment(
             f"Refund amount must be between 1 and {remaining}",
             details={"field": "body.amount", "refundable": remaining},
         )
-    answer = await _refund_at_midtrans(payment, amount, data.reason, key, gateway)
+    return amount
+
+
+async def _record(
+    session: AsyncSession,
+    order: Order,
+    payment: Payment,
+    amount: int,
+    key: str,
+    data: RefundCreate,
+    admin: Staff,
+    answer: dict[str, object] | None,
+) -> RefundResultRead:
     refund = Refund(
         payment_id=payment.id,
         refund_key=key,
@@ -81,13 +129,29 @@ async def refund_payment(
         gateway_response=answer,
     )
     repository.add_refund(session, refund)
-    before = {"status": payment.status, "refunded_amount": payment.refunded_amount}
+    before = _snapshot(payment)
     _apply_refund(session, payment, amount, actor=f"staff:{admin.username}")
     if payment.status == PaymentStatus.REFUNDED:
         await close_refunded_order(
             session, order=order, payment=payment, actor=f"staff:{admin.username}"
         )
     await session.flush()
+    await _audit(session, admin, payment, before, key, data.reason)
+    return _result(refund, payment, order.status, already_done=False)
+
+
+def _snapshot(payment: Payment) -> dict[str, object]:
+    return {"status": payment.status, "refunded_amount": payment.refunded_amount}
+
+
+async def _audit(
+    session: AsyncSession,
+    admin: Staff,
+    payment: Payment,
+    before: dict[str, object],
+    key: str,
+    reason: str,
+) -> None:
     await audit.record(
         session,
         staff=admin,
@@ -95,21 +159,13 @@ async def refund_payment(
         entity_type="payment",
         entity_id=payment.id,
         before=before,
-        after={
-            "status": payment.status,
-            "refunded_amount": payment.refunded_amount,
-            "refund_key": key,
-            "reason": data.reason,
-        },
+        after={**_snapshot(payment), "refund_key": key, "reason": reason},
     )
-    return _result(refund, payment, order.status, already_done=False)
 
 
 async def _refund_at_midtrans(
     payment: Payment, amount: int, reason: str, key: str, gateway: PaymentGateway
 ) -> dict[str, object] | None:
-    if payment.method != PaymentMethod.QRIS:
-        return None
     try:
         result = await gateway.client.refund(
             payment.order_uid, amount=amount, reason=reason, refund_key=key
@@ -120,9 +176,12 @@ async def _refund_at_midtrans(
 
 
 def _apply_refund(session: AsyncSession, payment: Payment, amount: int, *, actor: str) -> None:
-    payment.refunded_amount += amount
-    # A double payment stays flagged until all of it is given back.
-    payment.needs_refund = payment.needs_refund and payment.refunded_amount < payment.amount
+    if payment.refunded_amount + amount > payment.amount:
+        # Only after Midtrans refunded while another refund was recorded; it caps refunds
+        # at what was paid itself, so this is a bug somewhere: never count more than paid.
+        logger.error("refund of %d on %s exceeds what was paid", amount, payment.order_uid)
+    payment.refunded_amount = min(payment.refunded_amount + amount, payment.amount)
+    unflag_if_given_back(payment)
     target = (
         PaymentStatus.REFUNDED
         if payment.refunded_amount >= payment.amount

@@ -22,6 +22,10 @@ from santap.payments import repository
 
 logger = logging.getLogger(__name__)
 
+# Who a refund row is by when Midtrans reported it (dashboard, or ours seen first through
+# its notification).
+REPORTED_BY_MIDTRANS = "midtrans"
+
 _SIMPLE = {
     "pending": PaymentStatus.PENDING,
     "expire": PaymentStatus.EXPIRED,
@@ -213,7 +217,7 @@ async def record_reported_refunds(
                 amount=amount,
                 reason=reason if isinstance(reason, str) and reason else "refunded at Midtrans",
                 method=payment.method,
-                staff_username="midtrans",
+                staff_username=REPORTED_BY_MIDTRANS,
                 gateway_response=item,
                 created_at=parse_wib(item.get("created_at")) or utcnow(),
             ),
@@ -228,3 +232,9 @@ def _record_refund_amount(payment: Payment, report: GatewayReport) -> None:
     except ValueError:
         return
     payment.refunded_amount = max(payment.refunded_amount, min(refunded, payment.amount))
+    unflag_if_given_back(payment)
+
+
+def unflag_if_given_back(payment: Payment) -> None:
+    """A double payment stays flagged needs_refund until all of it is given back."""
+    payment.needs_refund = payment.needs_refund and payment.refunded_amount < payment.amount

@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap import state_machine
+from santap.db import Transactions
+from santap.errors import Conflict
 from santap.gateways.midtrans import MidtransError, MidtransUnavailable
-from santap.models import Payment, PaymentStatus
+from santap.models import Order, OrderStatus, Payment, PaymentStatus
+from santap.orders import service as orders_service
 from santap.payments import repository
 from santap.payments.gateway import PaymentGateway
 from santap.payments.settlement import GatewayReport, apply_report
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Each round closes every attempt open when it began; another round is only needed when
+# someone starts QRIS for the order again meanwhile.
+_MAX_ROUNDS = 3
+
+
+class OrderBusy(Conflict):
+    code = "order_busy"
 
 
 @dataclass(frozen=True)
@@ -81,10 +96,53 @@ async def record_close(
         )
 
 
-async def close_open_attempts(
-    session: AsyncSession, *, order_id: int, gateway: PaymentGateway, actor: str
+async def after_closing_attempts(
+    transactions: Transactions,
+    *,
+    order_id: int,
+    gateway: PaymentGateway,
+    actor: str,
+    check: Callable[[Order, bool], None],
+    finish: Callable[[AsyncSession, Order], Awaitable[T]],
+) -> T:
+    """Close the order's open QRIS attempts at Midtrans, then ``finish`` (take cash, cancel)
+    in a transaction that holds the order row and finds no attempt open.
+
+    Midtrans is asked between transactions, never inside one, so a slow Midtrans holds no
+    lock and no connection. ``check(order, closed_some)`` runs on the locked order before
+    anything is closed and again before ``finish``, when a close may have found an attempt
+    paid. An attempt Midtrans
+    could not be asked about is left open for reconciliation (which flags needs_refund
+    should it settle)."""
+    asked: set[str] = set()
+    for _ in range(_MAX_ROUNDS):
+        async with transactions.begin() as session:
+            order = await orders_service.get_order(session, order_id=order_id, for_update=True)
+            check(order, bool(asked))
+            to_close: list[str] = []
+            if order.status == OrderStatus.PENDING_PAYMENT:
+                attempts = await repository.open_qris_attempts(session, order.id)
+                to_close = [a.order_uid for a in attempts if a.order_uid not in asked]
+            if not to_close:
+                return await finish(session, order)
+        await _close_at_midtrans(transactions, order_id, to_close, gateway, actor)
+        asked.update(to_close)
+    raise OrderBusy(
+        "QRIS payments for this order keep being started; try again", headers={"Retry-After": "2"}
+    )
+
+
+async def _close_at_midtrans(
+    transactions: Transactions,
+    order_id: int,
+    uids: list[str],
+    gateway: PaymentGateway,
+    actor: str,
 ) -> None:
-    """Call with the order row locked. Afterwards the order may have become paid by QRIS."""
-    for attempt in await repository.open_qris_attempts(session, order_id):
-        answer = await ask_to_close(attempt.order_uid, gateway)
-        await record_close(session, attempt, answer, actor=actor)
+    answers = [(uid, await ask_to_close(uid, gateway)) for uid in uids]
+    async with transactions.begin() as session:
+        await orders_service.lock_order(session, order_id=order_id)
+        for uid, answer in answers:
+            attempt = await repository.get_by_uid(session, uid, for_update=True)
+            if attempt is not None:
+                await record_close(session, attempt, answer, actor=actor)
