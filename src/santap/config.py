@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     rejected_notifications_per_minute: int = Field(
         30, ge=1, validation_alias="SANTAP_REJECTED_NOTIFICATIONS_PER_MINUTE"
     )
+    # Freeze the start-up heap out of the cyclic collector's reach and raise its young
+    # threshold (santap.runtime); off leaves CPython's collector as it is.
+    gc_freeze: bool = Field(True, validation_alias="SANTAP_GC_FREEZE")
 
     midtrans_server_key: SecretStr | None = Field(None, validation_alias="MIDTRANS_SERVER_KEY")
     midtrans_client_key: str | None = Field(None, validation_alias="MIDTRANS_CLIENT_KEY")

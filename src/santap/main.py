@@ -33,6 +33,7 @@ from santap.payments.endpoints import router as payments_router
 from santap.payments.gateway import PaymentGateway
 from santap.payments.reconcile import start_reconciler, stop_reconciler
 from santap.reports.endpoints import router as reports_router
+from santap.runtime import freeze_startup_heap
 from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
 
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             settings.reconcile_interval_s,
             pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
+        if settings.gc_freeze:
+            freeze_startup_heap()
         try:
             yield
         finally:
