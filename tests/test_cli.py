@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from santap import cli, migrate
 from santap.db import create_engine
 from tests.fixtures.database import make_settings
+from tests.fixtures.server import served
 
 runner = CliRunner()
 
@@ -125,3 +129,46 @@ def test_schema_check_tells_migrated_from_empty(tmp_path: Path, database_url: st
     empty = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
     assert asyncio.run(cli._schema_is_current(empty)) is False
     assert asyncio.run(cli._schema_is_current(make_settings(database_url))) is True
+
+
+def test_serve_with_two_workers_on_either_database(tmp_path: Path, database_url: str) -> None:
+    """Two worker processes, each with its own app and pool, share the port. SQLite too:
+    writers queue on BEGIN IMMEDIATE across processes, as in the two-instance chaos run."""
+    env = {
+        "MIDTRANS_SERVER_KEY": "SB-Mid-server-workers-test",
+        # Never called: serving the menu does not talk to Midtrans.
+        "MIDTRANS_SNAP_BASE_URL": "http://127.0.0.1:9",
+        "MIDTRANS_CORE_BASE_URL": "http://127.0.0.1:9",
+    }
+    if not database_url.startswith("sqlite"):
+        env["DATABASE_URL"] = database_url  # else a fresh file that serve migrates and seeds
+    with served(tmp_path, env, args=["--workers", "2"]) as server:
+        workers = _started_workers(server.log)
+        answers = [httpx.get(f"{server.url}/api/v1/menu", timeout=5) for _ in range(20)]
+
+    assert len(set(workers)) == 2
+    assert {answer.status_code for answer in answers} == {200}
+
+
+def _started_workers(log: Path) -> list[str]:
+    """The pids of workers whose app has started, once both have."""
+    deadline = time.monotonic() + 30
+    while True:
+        text = log.read_text()
+        pids = re.findall(r"Started server process \[(\d+)\]", text)
+        if len(pids) >= 2 and text.count("Application startup complete") >= 2:
+            return pids
+        if time.monotonic() > deadline:
+            raise AssertionError(f"two workers did not start:\n{text[-3000:]}")
+        time.sleep(0.1)
+
+
+def test_serve_refuses_workers_with_the_built_in_simulator(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker would have its own simulator, blind to payments made at another's."""
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not serve"))
+    result = runner.invoke(cli.app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "--workers above 1 needs MIDTRANS_SERVER_KEY" in result.output
+    assert not (workdir / "santap.db").exists()
