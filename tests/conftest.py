@@ -12,6 +12,7 @@ from santap.config import Settings
 from santap.menu import service as menu_service
 from santap.simulator import Simulator
 from tests.fixtures.database import backends, make_settings, prepare_database, running_app
+from tests.fixtures.inbox import WEBHOOK_PATH, applied
 
 pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.logs", "tests.fixtures.payments"]
 
@@ -48,14 +49,40 @@ def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app. A notification it delivers that is acknowledged (2xx) has also
+    been through the background applier when the answer is returned, so a test reads what it
+    changed; ``raw_client`` returns at the acknowledgement."""
+
+    async def settle(response: httpx.Response) -> None:
+        if response.request.url.path == WEBHOOK_PATH and response.is_success:
+            await applied(app)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", event_hooks={"response": [settle]}
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def raw_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
 
 @pytest.fixture
-def simulator(app: FastAPI) -> Simulator:
+def simulator(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+    """The app's simulator; its ``drain()`` also waits until the app's applier has applied
+    what the deliveries were acknowledged for, as a test then reads it."""
     sim: Simulator = app.state.simulator
+    deliver = sim.drain
+
+    async def drain() -> None:
+        await deliver()
+        await applied(app)
+
+    monkeypatch.setattr(sim, "drain", drain)
     return sim
 
 
@@ -68,3 +95,21 @@ async def demo_menu(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str,
     async with sessionmaker() as session:
         menu = await menu_service.get_menu(session)
     return {item.name: item.id for category in menu.categories for item in category.items}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A ``postgresql_only`` test runs against PostgreSQL only: its SQLite variant is not a
+    test of anything, so it is deselected rather than reported as skipped."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("database_url", "").startswith(
+            "sqlite"
+        )
+        sqlite_variant = "[sqlite" in item.name or on_sqlite
+        (drop if item.get_closest_marker("postgresql_only") and sqlite_variant else keep).append(
+            item
+        )
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field("json", validation_alias="SANTAP_LOG_FORMAT")
     # /ready fails when more valid notifications than this sit unapplied for over 5 minutes.
     ready_max_stale_inbox: int = Field(10, ge=0, validation_alias="SANTAP_READY_MAX_STALE_INBOX")
+    # The background applier of acknowledged notifications; off only to hold notifications
+    # in the inbox (they are applied once a process with it on starts).
+    applier: bool = Field(True, validation_alias="SANTAP_APPLIER")
+    # How often the applier looks for due notifications without being woken (retries, and
+    # rows whose applier died).
+    applier_sweep_s: float = Field(5.0, gt=0, validation_alias="SANTAP_APPLIER_SWEEP_S")
     # Request bodies larger than this are refused with 413 while they are read (the webhook
     # has its own, smaller limit).
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="SANTAP_MAX_BODY_BYTES")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute
 
 from santap import __version__
@@ -23,19 +24,23 @@ from santap.db import READ_ONLY, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
 from santap.gateways.midtrans import MidtransClient
 from santap.inprocess import InProcessTransport
+from santap.listen import listen
 from santap.menu.endpoints import admin_router as menu_admin_router
 from santap.menu.endpoints import router as menu_router
 from santap.observability.install import install_observability
-from santap.observability.service import stale_inbox_count
+from santap.observability.service import inbox_backlog
 from santap.openapi import install_error_documentation
 from santap.orders.endpoints import router as orders_router
+from santap.payments.applier import Applier
 from santap.payments.endpoints import router as payments_router
 from santap.payments.gateway import PaymentGateway
 from santap.payments.reconcile import start_reconciler, stop_reconciler
+from santap.payments.repository import INBOX_CHANNEL
 from santap.reports.endpoints import router as reports_router
 from santap.runtime import freeze_startup_heap
 from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
+from santap.supervise import Supervised
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +77,15 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             settings.reconcile_interval_s,
             pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
+        app.state.inbox_engine = _autocommit(engine)
+        background = _start_background(app, settings)
         if settings.gc_freeze:
             freeze_startup_heap()
         try:
             yield
         finally:
+            for task in reversed(background):
+                await task.stop()
             await stop_reconciler(reconciler)
             await client.aclose()
             if simulator is not None:
@@ -113,6 +122,35 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     _summaries_from_docstrings(app.routes)
     install_error_documentation(app)
     return app
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """Where the webhook's one statement runs. On PostgreSQL in autocommit: one round trip,
+    no BEGIN and COMMIT around it. SQLite takes its write lock in a transaction as usual."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:
+    """The applier, and on PostgreSQL the listener that wakes it for other processes."""
+    applier = Applier(
+        app.state.sessionmaker, app.state.payment_gateway, sweep_s=settings.applier_sweep_s
+    )
+    app.state.applier = applier
+    tasks: list[Supervised] = []
+    if not settings.applier:
+        return tasks
+    tasks.append(Supervised("applier", applier.run).start())
+    engine: AsyncEngine = app.state.engine
+    if engine.dialect.name == "postgresql":
+
+        async def listener() -> None:
+            await listen(engine, {INBOX_CHANNEL: applier.wake}, on_connect=applier.wake)
+
+        tasks.append(Supervised("listener", listener).start())
+    app.state.background = tasks
+    return tasks
 
 
 def _summaries_from_docstrings(routes: Sequence[BaseRoute]) -> None:
@@ -172,6 +210,8 @@ def payment_gateway(settings: Settings, client: MidtransClient) -> PaymentGatewa
         verify_status=settings.midtrans_verify_status,
         server_key=_server_key(settings),
         create_timeout_s=settings.midtrans_connect_timeout_s + settings.midtrans_read_timeout_s + 5,
+        # Only the background applier waits for a status check now: as long as Midtrans takes.
+        verify_timeout_s=settings.midtrans_connect_timeout_s + settings.midtrans_read_timeout_s,
     )
 
 
@@ -187,25 +227,33 @@ def _add_probes(app: FastAPI) -> None:
         responses={503: {"description": "Database unreachable, or notifications piling up"}},
     )
     async def ready() -> JSONResponse:
-        """The database answers and stored notifications are being applied."""
+        """The database answers, the background tasks run, and notifications are applied."""
         try:
             probe = app.state.engine.execution_options(**{READ_ONLY: True})
             async with probe.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            stale = await stale_inbox_count(app.state.read_sessionmaker)
+            backlog = await inbox_backlog(app.state.read_sessionmaker)
         except Exception:
             logger.warning("readiness check failed: database unreachable", exc_info=True)
             return error_response(503, "not_ready", "Database is not reachable")
+        tasks = {task.name: task.running for task in getattr(app.state, "background", [])}
+        details = {"inbox": backlog.as_dict(), "background_tasks": tasks}
         limit = app.state.settings.ready_max_stale_inbox
-        if stale > limit:
-            logger.warning("readiness check failed: %d stale unapplied notifications", stale)
+        if backlog.stale > limit:
+            logger.warning(
+                "readiness check failed: %d stale unapplied notifications", backlog.stale
+            )
             return error_response(
                 503,
                 "not_ready",
                 "Notifications are piling up unapplied for over 5 minutes",
-                details={"stale_unapplied_notifications": stale, "max": limit},
+                details={"stale_unapplied_notifications": backlog.stale, "max": limit, **details},
             )
-        return JSONResponse({"status": "ready"})
+        if not all(tasks.values()):
+            return error_response(
+                503, "not_ready", "A background task is not running", details=details
+            )
+        return JSONResponse({"status": "ready", **details})
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -44,7 +44,7 @@ def _route_templates(app: FastAPI, simulator: Simulator) -> set[str]:
 async def test_metrics_count_requests_by_route_template_after_a_payment(
     app: FastAPI, client: httpx.AsyncClient, demo_menu: dict[str, int], simulator: Simulator
 ) -> None:
-    applied_before = _value("santap_notifications_total", outcome="applied")
+    applied_before = _value("santap_notification_apply_delay_seconds_count", outcome="applied")
     order, payment = await order_with_qris(client, demo_menu)
     await simulator.pay(payment["order_uid"])
     await simulator.drain()
@@ -70,7 +70,12 @@ async def test_metrics_count_requests_by_route_template_after_a_payment(
     )
     assert sample("santap_http_requests_total", route="unmatched", status="404") >= 1
     assert sample("santap_http_request_duration_seconds_count", route="/api/v1/payments/qris") >= 1
-    assert sample("santap_notifications_total", outcome="applied") >= applied_before + 1
+    assert sample("santap_notifications_total", outcome="accepted") >= 1
+    assert (
+        sample("santap_notification_apply_delay_seconds_count", outcome="applied")
+        >= applied_before + 1
+    )
+    assert sample("santap_inbox_oldest_unapplied_age_seconds") >= 0
     assert sample("santap_gateway_requests_total", operation="snap_create", result="ok") >= 1
     assert sample("santap_gateway_requests_total", operation="status", result="ok") >= 1
     assert sample("santap_gateway_request_duration_seconds_count", operation="status") >= 1
@@ -98,7 +103,7 @@ async def test_notification_outcomes_are_counted(
     forged = notification(payment["order_uid"], "settlement", "35000.00", server_key="SB-x" * 8)
     unknown = notification("SNTP-unknown", "settlement", "35000.00")
     expected = {
-        "applied": (body, 200),
+        "accepted": (body, 200),
         "duplicate": (body, 200),
         "invalid_signature": (forged, 401),
         "unknown_transaction": (unknown, 404),

@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from santap.models import Notification
 from santap.models.base import utcnow
 
-LIMIT = {"SANTAP_READY_MAX_STALE_INBOX": 2}
+# The applier is off: the rows stored here stay as they are while /ready looks at them.
+LIMIT = {"SANTAP_READY_MAX_STALE_INBOX": 2, "SANTAP_APPLIER": False}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"SANTAP_APPLIER": False}
 
 
 async def _store(
@@ -51,14 +57,19 @@ async def test_ready_fails_when_stale_unapplied_notifications_pile_up(
     await _store(sessionmaker, 3, age=timedelta(minutes=10), signature_valid=False)
     ready = await client.get("/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json() == {"status": "ready"}
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["inbox"]["unapplied"] == 5
+    assert 600 <= body["inbox"]["oldest_unapplied_age_s"] < 660
 
     await _store(sessionmaker, 1, age=timedelta(minutes=6))
     not_ready = await client.get("/ready")
     assert not_ready.status_code == 503
     error = not_ready.json()["error"]
     assert error["code"] == "not_ready"
-    assert error["details"] == {"stale_unapplied_notifications": 3, "max": 2}
+    details = error["details"]
+    assert (details["stale_unapplied_notifications"], details["max"]) == (3, 2)
+    assert details["inbox"]["unapplied"] == 6
     assert (await client.get("/health")).status_code == 200
 
 

@@ -71,6 +71,5 @@ async def test_any_delivery_order_ends_in_midtrans_last_state(
         app.state.sessionmaker,
         app.state.payment_gateway,
         pending_min_age=timedelta(0),
-        inbox_min_age=timedelta(0),
     )
     assert await _status(sessionmaker, uid) == expected

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
 from santap.main import create_app
-from santap.models import OrderStatusHistory, Payment, PaymentStatusHistory
+from santap.models import Notification, OrderStatusHistory, Payment, PaymentStatusHistory
+from tests.fixtures.inbox import applied
 from tests.fixtures.payments import get_order, notification, order_with_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
@@ -55,7 +56,7 @@ async def test_settlement_of_an_expired_attempt_pays_an_unpaid_order(
     late = await client.post(
         WEBHOOK, json=notification(first["order_uid"], "settlement", "35000.00")
     )
-    assert late.json() == {"status": "applied"}
+    assert late.json() == {"status": "accepted"}
     payment = await _payment(sessionmaker, first["order_uid"])
     assert (payment.status, payment.needs_refund) == ("paid", False)
     assert (await get_order(client, order))["status"] == "paid"
@@ -85,9 +86,16 @@ async def test_a_second_paid_attempt_is_kept_and_flagged_needs_refund(
 async def _instance(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A second app with its own engine and pool, like another process on the same database."""
     other: FastAPI = create_app(settings, in_process_simulator=True)
+
+    async def settle(response: httpx.Response) -> None:
+        if response.request.url.path == WEBHOOK and response.is_success:
+            await applied(other)  # its own applier, like the other process's
+
     async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", event_hooks={"response": [settle]}
+        ) as http:
             yield http
 
 
@@ -104,7 +112,7 @@ async def test_two_instances_receiving_one_notification_make_one_transition(
             *(http.post(WEBHOOK, json=body) for http in (first, second) * 3)
         )
     assert [r.status_code for r in responses] == [200] * 6
-    assert sorted(r.json()["status"] for r in responses) == ["applied"] + ["duplicate"] * 5
+    assert sorted(r.json()["status"] for r in responses) == ["accepted"] + ["duplicate"] * 5
     async with sessionmaker() as session:
         history = await session.scalar(select(func.count()).select_from(PaymentStatusHistory))
     assert history == 3  # creating, pending, paid
@@ -131,8 +139,10 @@ async def test_differing_copies_of_one_settlement_at_once_make_one_transition(
                 for http, body in zip([first, second] * 3, bodies, strict=True)
             )
         )
-    assert sorted(r.json()["status"] for r in responses) == ["applied"] + ["no_change"] * 5
+    assert [r.json()["status"] for r in responses] == ["accepted"] * 6
     async with sessionmaker() as session:
+        outcomes = (await session.scalars(select(Notification.outcome))).all()
+        assert sorted(outcomes) == ["applied"] + ["no_change"] * 5
         payment_changes = await session.scalar(
             select(func.count()).select_from(PaymentStatusHistory)
         )

@@ -9,10 +9,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,9 +83,18 @@ class PaymentStatusHistory(CreatedAt, Base):
 
 
 class Notification(Base):
-    """The webhook inbox: every notification received, verbatim, keyed so repeats are no-ops."""
+    """The webhook inbox: every notification received, verbatim, keyed so repeats are no-ops.
+    The applier claims an unapplied row until ``lease_until`` (also its retry time)."""
 
     __tablename__ = "notification"
+    __table_args__ = (
+        Index(
+            "ix_notification_unapplied",
+            "id",
+            postgresql_where=text("applied_at IS NULL"),
+            sqlite_where=text("applied_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -97,6 +108,8 @@ class Notification(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class RejectedNotification(Base):

@@ -54,6 +54,21 @@ PAYMENTS = Gauge(
     "Payment attempts in the database, by status and method (computed at scrape time).",
     ["status", "method"],
 )
+INBOX_OLDEST_AGE = Gauge(
+    "santap_inbox_oldest_unapplied_age_seconds",
+    "Age of the oldest validly signed notification not applied yet, 0 when none (at scrape).",
+)
+APPLY_DELAY = Histogram(
+    "santap_notification_apply_delay_seconds",
+    "From a notification's acknowledgement to its application by the applier.",
+    ["outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
+TASK_RESTARTS = Counter(
+    "santap_background_task_restarts_total",
+    "Background tasks (applier, listener, reconciler) restarted after a failure.",
+    ["task"],
+)
 INBOX_UNAPPLIED = Gauge(
     "santap_inbox_unapplied",
     "Validly signed notifications stored but not applied yet (computed at scrape time).",
@@ -74,12 +89,23 @@ def observe_gateway_call(operation: str, result: str, seconds: float) -> None:
     GATEWAY_DURATION.labels(operation=operation).observe(seconds)
 
 
-def set_db_gauges(payments: Iterable[tuple[str, str, int]], unapplied: int) -> None:
+def observe_applied(outcome: str, seconds: float) -> None:
+    APPLY_DELAY.labels(outcome=outcome).observe(max(seconds, 0.0))
+
+
+def count_task_restart(task: str) -> None:
+    TASK_RESTARTS.labels(task=task).inc()
+
+
+def set_db_gauges(
+    payments: Iterable[tuple[str, str, int]], unapplied: int, oldest_age_s: float = 0.0
+) -> None:
     # No await between clear and set: a concurrent scrape never sees the gauge half-filled.
     PAYMENTS.clear()
     for status, method, count in payments:
         PAYMENTS.labels(status=status, method=method).set(count)
     INBOX_UNAPPLIED.set(unapplied)
+    INBOX_OLDEST_AGE.set(oldest_age_s)
 
 
 def render() -> bytes:

@@ -19,15 +19,16 @@ async def payment_counts(session: AsyncSession) -> Sequence[tuple[str, str, int]
     return [(str(status), str(method), int(count)) for status, method, count in rows]
 
 
-async def unapplied_notifications(
-    session: AsyncSession, *, received_before: datetime | None = None
-) -> int:
-    """Validly signed inbox rows not applied yet (optionally only those older than a time)."""
-    query = (
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.applied_at.is_(None), Notification.signature_valid.is_(True))
-    )
-    if received_before is not None:
-        query = query.where(Notification.received_at < received_before)
-    return int(await session.scalar(query) or 0)
+async def inbox_backlog(
+    session: AsyncSession, *, stale_before: datetime
+) -> tuple[int, int, datetime | None]:
+    """Valid notifications waiting to be applied: how many, how many since before
+    ``stale_before``, and when the oldest arrived. One query."""
+    waiting = Notification.applied_at.is_(None), Notification.signature_valid.is_(True)
+    query = select(
+        func.count(),
+        func.count().filter(Notification.received_at < stale_before),
+        func.min(Notification.received_at),
+    ).where(*waiting)
+    count, stale, oldest = (await session.execute(query)).one()
+    return int(count), int(stale), oldest

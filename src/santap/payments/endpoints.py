@@ -93,7 +93,7 @@ class PayloadTooLarge(SantapError):
 
 @router.post("/api/v1/webhooks/midtrans", include_in_schema=False)
 async def midtrans_notification(
-    request: Request, session: SessionDep, gateway: GatewayDep
+    request: Request, transactions: TransactionsDep, gateway: GatewayDep
 ) -> WebhookAck:
     """Midtrans' HTTP notification."""
     settings: Settings = request.app.state.settings
@@ -106,12 +106,14 @@ async def midtrans_notification(
     if len(raw) > MAX_NOTIFICATION_BYTES:
         raise PayloadTooLarge("Notification body is too large")
     outcome = await inbox.receive(
-        session,
+        transactions,
+        request.app.state.inbox_engine,
         raw=raw,
         source_ip=source_ip,
         gateway=gateway,
         rejections=_rejection_budget(request.app.state),
     )
+    request.app.state.applier.wake()
     return WebhookAck(status=outcome)
 
 

@@ -24,7 +24,7 @@ class PaymentGateway:
     qris_mode: QrisMode
     expiry_minutes: int
     verify_status: bool
-    verify_timeout_s: float = 3.0
+    verify_timeout_s: float = 13.0
     notification_url: str | None = None
     # Verifies notification signatures; kept out of repr so it never reaches a log line.
     server_key: str = field(default="", repr=False)

@@ -1,9 +1,10 @@
-"""Midtrans notifications: verify, store verbatim in the inbox, then apply exactly once.
-A delivery with a bad signature never enters the inbox (see ``rejections``).
+"""Midtrans notifications: verify the signature, store verbatim in the inbox in one statement,
+answer; the applier (``applier``) then applies each exactly once, in the background. A
+delivery with a bad signature never enters the inbox (see ``rejections``).
 
-A 2xx is only sent after the request's transaction committed the inbox row, so a notification
-we acknowledged survives a crash; if applying it failed (e.g. the status check timed out) the
-row stays unapplied and the reconciler applies it later."""
+A 2xx is only sent once the inbox row is committed, so a notification we acknowledged
+survives a crash; the request itself asks Midtrans nothing and changes no state, so neither
+a slow Midtrans nor a busy order row slows the answer."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from santap.db import Transactions
 from santap.errors import NotFound, SantapError, Unauthorized
 from santap.gateways.midtrans import MidtransError, verify_signature
 from santap.models import Notification, Payment
@@ -39,12 +41,10 @@ class BadNotification(SantapError):
 
 class InvalidSignature(Unauthorized):
     code = "invalid_signature"
-    keeps_changes = True
 
 
 class UnknownTransaction(NotFound):
     code = "unknown_transaction"
-    keeps_changes = True
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -91,23 +91,65 @@ def dedupe_key(body: dict[str, Any]) -> str:
 
 
 async def receive(
-    session: AsyncSession,
+    transactions: Transactions,
+    inbox: AsyncEngine,
     *,
     raw: bytes,
     source_ip: str | None,
     gateway: PaymentGateway,
     rejections: RejectionBudget,
 ) -> str:
-    """Handle one delivery; returns the outcome for the 2xx answer or raises a SantapError."""
+    """Handle one delivery: "accepted" (stored, to be applied) or "duplicate", else raises a
+    SantapError. ``inbox`` runs the one acknowledging statement (autocommit on PostgreSQL)."""
     try:
         outcome = await _receive(
-            session, raw=raw, source_ip=source_ip, gateway=gateway, rejections=rejections
+            transactions,
+            inbox,
+            raw=raw,
+            source_ip=source_ip,
+            gateway=gateway,
+            rejections=rejections,
         )
     except SantapError as exc:
         metrics.count_notification(exc.code)
         raise
     metrics.count_notification(outcome)
     return outcome
+
+
+async def _receive(
+    transactions: Transactions,
+    inbox: AsyncEngine,
+    *,
+    raw: bytes,
+    source_ip: str | None,
+    gateway: PaymentGateway,
+    rejections: RejectionBudget,
+) -> str:
+    body = parse_body(raw)
+    key = dedupe_key(body)
+    if not verify_signature(body, gateway.server_key):
+        async with transactions.begin() as session:
+            await rejected.record(
+                session, raw=raw, body=body, dedupe_key=key, source_ip=source_ip, budget=rejections
+            )
+        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
+        raise InvalidSignature("Invalid signature_key")
+    values = {
+        "dedupe_key": key,
+        "order_uid": body["order_id"][:100],
+        "transaction_status": body["transaction_status"][:30],
+        "raw_body": raw.decode(),  # parse_body checked that it is UTF-8
+        "source_ip": source_ip,
+        "received_at": utcnow(),
+    }
+    async with inbox.begin() as connection:
+        deliveries = await repository.acknowledge(connection, values)
+    if deliveries is None:
+        # Nothing stored: an attempt is committed before Midtrans hears of it, so this is
+        # no attempt of ours (a dashboard test ping, another shop's order on a shared key).
+        raise UnknownTransaction(f"Unknown order_id {body['order_id']!r}")
+    return "accepted" if deliveries == 1 else "duplicate"
 
 
 @dataclass(frozen=True)
@@ -146,51 +188,6 @@ def claims_refund(body: dict[str, Any]) -> bool:
     status = body.get("transaction_status")
     return (isinstance(status, str) and "refund" in status.lower()) or any(
         key in body for key in ("refunds", "refund_amount")
-    )
-
-
-async def _receive(
-    session: AsyncSession,
-    *,
-    raw: bytes,
-    source_ip: str | None,
-    gateway: PaymentGateway,
-    rejections: RejectionBudget,
-) -> str:
-    body = parse_body(raw)
-    key = dedupe_key(body)
-    if not verify_signature(body, gateway.server_key):
-        await rejected.record(
-            session, raw=raw, body=body, dedupe_key=key, source_ip=source_ip, budget=rejections
-        )
-        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
-        raise InvalidSignature("Invalid signature_key")
-    # Ask Midtrans before the first statement: no transaction, row lock or pooled connection
-    # is held across the network call, however slow Midtrans is.
-    verification = await verify_with_midtrans(body["order_id"], body, gateway)
-    notification = await repository.store_notification(
-        session,
-        {
-            "dedupe_key": key,
-            "order_uid": body["order_id"][:100],
-            "transaction_status": body["transaction_status"][:30],
-            "raw_body": raw.decode(),  # parse_body checked that it is UTF-8
-            "source_ip": source_ip,
-            "signature_valid": True,
-            "outcome": "received",
-            "received_at": utcnow(),
-        },
-    )
-    if notification.applied_at is not None:
-        return "duplicate"
-    payment = await repository.get_by_uid(session, body["order_id"])
-    if payment is None:
-        # Left unapplied: a retry finds the attempt once its creation has committed, and
-        # the reconciler closes it if it never does (e.g. a dashboard test ping).
-        notification.outcome = "unknown_transaction"
-        raise UnknownTransaction(f"Unknown order_id {body['order_id']!r}")
-    return await apply_verified(
-        session, notification=notification, payment=payment, verification=verification
     )
 
 

@@ -1,5 +1,6 @@
-"""Reconciliation: ask Midtrans about attempts that stayed pending and apply inbox rows that
-were stored but not applied, so a lost or failed notification still settles its order.
+"""Reconciliation: ask Midtrans about attempts that stayed pending, so a lost notification
+still settles its order; and apply what the inbox holds due (as the applier does), so that
+``santap reconcile`` alone, with no server running, settles everything.
 
 Every item runs in its own short transaction and goes through the same locks and state
 machine as the webhook, so several instances may reconcile at once."""
@@ -17,17 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap import state_machine
 from santap.gateways.midtrans import MidtransError
-from santap.models import Notification, OrderStatus, Payment, PaymentStatus
+from santap.models import OrderStatus, Payment, PaymentStatus
 from santap.models.base import utcnow
 from santap.orders import service as orders_service
-from santap.payments import inbox, repository, voiding
+from santap.payments import applier, repository, voiding
 from santap.payments.gateway import PaymentGateway
 from santap.payments.settlement import GatewayReport, apply_report
 
 logger = logging.getLogger(__name__)
 
 PENDING_MIN_AGE = timedelta(seconds=60)
-INBOX_MIN_AGE = timedelta(seconds=5)
 
 
 @dataclass
@@ -46,14 +46,13 @@ async def reconcile_once(
     *,
     limit: int = 200,
     pending_min_age: timedelta = PENDING_MIN_AGE,
-    inbox_min_age: timedelta = INBOX_MIN_AGE,
 ) -> ReconcileReport:
     report = ReconcileReport()
+    for outcome, count in (await applier.apply_due(sessionmaker, gateway, limit=limit)).items():
+        report.inbox_applied += count if outcome not in ("queued", "duplicate", "error") else 0
+        report.outcomes[f"inbox:{outcome}"] = count
     now = utcnow()
     async with sessionmaker() as session:
-        rows = await repository.unapplied_notifications(
-            session, received_before=now - inbox_min_age, limit=limit
-        )
         pending = await repository.stale_pending_qris(
             session,
             created_before=now - pending_min_age,
@@ -61,10 +60,6 @@ async def reconcile_once(
             limit=limit,
             now=now,
         )
-    for row in rows:
-        outcome = await _isolated(_apply_stored(sessionmaker, gateway, row), f"inbox row {row.id}")
-        report.inbox_applied += outcome not in ("queued", "duplicate", "error")
-        report.count(f"inbox:{outcome}")
     for payment in pending:
         report.checked += 1
         report.count(
@@ -75,34 +70,13 @@ async def reconcile_once(
 
 async def _isolated(step: Awaitable[str], item: str) -> str:
     """One item's unexpected failure is logged and skipped, never the end of the run: the
-    rows behind it (taken in id order, so it would come first every time) still settle."""
+    attempts behind it (taken in the same order, so it would come first every time) still
+    settle."""
     try:
         return await step
     except Exception:
         logger.exception("reconcile: %s failed; moving on", item)
         return "error"
-
-
-async def _apply_stored(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Notification
-) -> str:
-    uid = row.order_uid or ""
-    body = inbox.parse_body(row.raw_body.encode())
-    verification = await inbox.verify_with_midtrans(uid, body, gateway)
-    async with sessionmaker() as session:
-        notification = await repository.get_notification(session, row.id)
-        if notification is None or notification.applied_at is not None:
-            return "duplicate"
-        payment = await repository.get_by_uid(session, uid)
-        if payment is None:
-            notification.outcome, notification.applied_at = "unknown_transaction", utcnow()
-            await session.commit()
-            return "unknown_transaction"
-        outcome = await inbox.apply_verified(
-            session, notification=notification, payment=payment, verification=verification
-        )
-        await session.commit()
-        return outcome
 
 
 async def _check_pending(

@@ -5,9 +5,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from santap.models import (
     Notification,
@@ -17,6 +28,7 @@ from santap.models import (
     Refund,
     RejectedNotification,
 )
+from santap.models.base import UTCDateTime
 
 # How long after its expiry an attempt closed on our side alone is still asked about.
 UNSEEN_MARGIN = timedelta(minutes=5)
@@ -143,6 +155,81 @@ def _notification_upsert(dialect: str) -> Any:
     )
 
 
+# What the webhook stores of a delivery; the acknowledgement statement binds these.
+ACK_FIELDS = ("dedupe_key", "order_uid", "transaction_status", "raw_body", "source_ip")
+INBOX_CHANNEL = "santap_inbox"
+
+
+async def acknowledge(connection: AsyncConnection, values: dict[str, Any]) -> int | None:
+    """One statement: store the notification if its order_uid is an attempt of ours (or count
+    one more delivery of it), and on PostgreSQL wake every applier when it commits. Returns
+    how many times it was delivered, or None for an unknown attempt (nothing stored)."""
+    statement = _acknowledgement(connection.dialect.name)
+    row = (await connection.execute(statement, values)).first()
+    return None if row is None else int(row.deliveries)
+
+
+@functools.cache
+def _acknowledgement(dialect: str) -> Any:
+    # Built once: constructing it per delivery cost more CPU than running it.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    known = exists().where(Payment.order_uid == bindparam("order_uid", type_=String))
+    values = select(
+        *(bindparam(name, type_=String) for name in ACK_FIELDS),
+        literal(True),
+        literal("received"),
+        literal(1),
+        bindparam("received_at", type_=UTCDateTime()),
+        literal(0),
+    ).where(known)
+    columns = [*ACK_FIELDS, "signature_valid", "outcome", "deliveries", "received_at", "attempts"]
+    returned: list[Any] = [Notification.deliveries]
+    if dialect == "postgresql":
+        # Delivered at commit, to every process LISTENing; repeats wake nobody.
+        wake = func.pg_notify(INBOX_CHANNEL, "")
+        returned.append(case((Notification.deliveries == 1, wake)).label("woke"))
+    return (
+        insert(Notification)
+        .from_select(columns, values)
+        .on_conflict_do_update(
+            index_elements=[Notification.dedupe_key],
+            set_={"deliveries": Notification.deliveries + 1},
+        )
+        .returning(*returned)
+    )
+
+
+async def claim_notifications(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[Any]:
+    """Lease up to ``limit`` unapplied rows whose lease (or retry time) has passed. Several
+    appliers share the work: each skips the rows another one is claiming."""
+    due = (
+        select(Notification.id)
+        .where(
+            Notification.applied_at.is_(None),
+            Notification.signature_valid.is_(True),
+            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Notification)
+        .where(Notification.id.in_(due.scalar_subquery()))
+        .values(lease_until=lease_until, attempts=Notification.attempts + 1)
+        .returning(
+            Notification.id,
+            Notification.order_uid,
+            Notification.raw_body,
+            Notification.received_at,
+            Notification.attempts,
+        )
+    )
+    return (await session.execute(statement)).all()
+
+
 async def store_rejected_notification(session: AsyncSession, values: dict[str, Any]) -> None:
     """Insert a bad-signature delivery, or count one more of the same body from its source."""
     await session.execute(_rejected_upsert(session.get_bind().dialect.name), values)
@@ -169,22 +256,6 @@ async def get_notification(session: AsyncSession, notification_id: int) -> Notif
         .execution_options(populate_existing=True)
     )
     return await session.scalar(query)
-
-
-async def unapplied_notifications(
-    session: AsyncSession, *, received_before: datetime, limit: int
-) -> Sequence[Notification]:
-    query = (
-        select(Notification)
-        .where(
-            Notification.applied_at.is_(None),
-            Notification.signature_valid.is_(True),
-            Notification.received_at < received_before,
-        )
-        .order_by(Notification.id)
-        .limit(limit)
-    )
-    return (await session.scalars(query)).all()
 
 
 async def get_refund_by_key(session: AsyncSession, key: str) -> Refund | None:

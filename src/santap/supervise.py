@@ -1,0 +1,61 @@
+"""Background work that must keep running: one task per kind, restarted when it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from santap.observability import metrics
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 30.0
+
+
+class Supervised:
+    """Runs ``work()`` as a task; if it raises, logs why and runs it again after a backoff
+    (1 s, doubling to 30 s). ``stop()`` cancels it cleanly."""
+
+    def __init__(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.name = name
+        self.restarts = 0
+        self._work = work
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> Supervised:
+        self._task = asyncio.create_task(self._loop(), name=self.name)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _loop(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self._work()
+                return
+            except Exception as exc:
+                self.restarts += 1
+                metrics.count_task_restart(self.name)
+                logger.error(
+                    "background task %s failed (%s); restarting in %.0f s",
+                    self.name,
+                    type(exc).__name__,
+                    backoff,
+                    exc_info=True,
+                )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)

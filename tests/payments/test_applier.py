@@ -1,0 +1,213 @@
+"""The webhook acknowledges in one statement; the background applier applies, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from santap.config import Settings
+from santap.main import create_app
+from santap.models import Notification, PaymentStatusHistory
+from santap.payments import applier
+from tests.fixtures.database import make_settings
+from tests.fixtures.inbox import WEBHOOK_PATH, applied
+from tests.fixtures.payments import HeldMidtrans, get_order, notification, order_with_qris
+
+NO_VERIFY = {"MIDTRANS_VERIFY_STATUS": False}
+HELD = {**NO_VERIFY, "SANTAP_APPLIER": False}
+# Without a wake-up it would look only once a minute.
+NO_SWEEP = {"SANTAP_APPLIER_SWEEP_S": 60}
+
+
+@asynccontextmanager
+async def _instance(settings: Settings, **overrides: object) -> AsyncIterator[FastAPI]:
+    """Another process on the same database, with its own engine, pool and applier."""
+    other = create_app(
+        make_settings(settings.database_url, **{**NO_VERIFY, **overrides}),
+        in_process_simulator=True,
+    )
+    async with other.router.lifespan_context(other):
+        yield other
+
+
+async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(Notification.outcome, Notification.applied_at.is_not(None)).order_by(
+                Notification.id
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
+async def _eventually_paid(client: httpx.AsyncClient, order: dict[str, Any], within: float) -> None:
+    for _ in range(int(within / 0.05)):
+        if (await get_order(client, order))["status"] == "paid":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"order {order['id']} not paid within {within} s")
+
+
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_a_notification_acknowledged_while_no_applier_runs_is_applied_after_restart(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    acknowledged = await client.post(WEBHOOK_PATH, json=body)
+    assert acknowledged.json() == {"status": "accepted"}
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "duplicate"}
+    assert await _statuses(sessionmaker) == [("received", False)]
+    assert (await get_order(client, order))["status"] == "pending_payment"
+
+    async with _instance(settings) as restarted:
+        await applied(restarted)
+    assert (await get_order(client, order))["status"] == "paid"
+    assert await _statuses(sessionmaker) == [("applied", True)]
+
+
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_two_appliers_never_apply_one_row_twice(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    orders = [await order_with_qris(client, demo_menu) for _ in range(6)]
+    for _, payment in orders:
+        for status in ("pending", "settlement"):
+            body = notification(payment["order_uid"], status, "35000.00")
+            assert (await client.post(WEBHOOK_PATH, json=body)).status_code == 200
+    async with _instance(settings) as one, _instance(settings) as two:
+        await asyncio.gather(applied(one), applied(two))
+    statuses = await _statuses(sessionmaker)
+    assert len(statuses) == 12
+    assert all(done for _, done in statuses)
+    async with sessionmaker() as session:
+        changes = await session.scalar(select(func.count()).select_from(PaymentStatusHistory))
+    assert changes == 6 * 3  # creating, pending and paid for each; nothing applied twice
+    for order, _ in orders:
+        assert (await get_order(client, order))["status"] == "paid"
+
+
+async def test_a_slow_status_check_does_not_slow_the_acknowledgement(
+    app: FastAPI,
+    raw_client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order, payment = await order_with_qris(raw_client, demo_menu)
+    await simulator.choose_qris(payment["order_uid"])
+    simulator.faults.drop_rate = 1.0
+    await simulator.pay(payment["order_uid"])
+    held = HeldMidtrans(app, monkeypatch, method="get_status")
+    try:
+        bodies = [
+            notification(payment["order_uid"], "settlement", "35000.00", status_message=f"{n}")
+            for n in range(5)
+        ]
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(raw_client.post(WEBHOOK_PATH, json=b) for b in bodies)), timeout=5
+        )
+        assert [a.json() for a in answers] == [{"status": "accepted"}] * 5
+        await asyncio.wait_for(held.entered.wait(), timeout=5)  # the applier asks Midtrans
+        assert (await get_order(raw_client, order))["status"] == "pending_payment"
+    finally:
+        held.release.set()
+    await applied(app)
+    assert (await get_order(raw_client, order))["status"] == "paid"
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_VERIFY])
+async def test_a_background_task_that_fails_is_restarted(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    raw_client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = applier.apply_due
+    calls = 0
+
+    async def failing_once(*args: Any, **kwargs: Any) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("database went away")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(applier, "apply_due", failing_once)
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    acknowledged = await raw_client.post(WEBHOOK_PATH, json=body)
+    assert acknowledged.status_code == 200
+    await _eventually_paid(client, order, within=10)
+    [task] = [t for t in app.state.background if t.name == "applier"]
+    assert task.restarts == 1
+    assert task.running
+
+
+async def test_ready_reports_a_stopped_background_task(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["background_tasks"]["applier"] is True
+    [task] = [t for t in app.state.background if t.name == "applier"]
+    await task.stop()
+    stopped = await client.get("/ready")
+    assert stopped.status_code == 503
+    assert stopped.json()["error"]["details"]["background_tasks"]["applier"] is False
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_another_process_is_woken_by_notify(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], settings: Settings
+) -> None:
+    async with _instance(settings, **NO_SWEEP):
+        await asyncio.sleep(0.5)  # its listener is connected
+        order, payment = await order_with_qris(client, demo_menu)
+        body = notification(payment["order_uid"], "settlement", "35000.00")
+        assert (await client.post(WEBHOOK_PATH, json=body)).status_code == 200
+        await _eventually_paid(client, order, within=3)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_a_killed_listener_connection_loses_no_notification(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with _instance(settings, **NO_SWEEP) as other:
+        await asyncio.sleep(0.5)
+        async with sessionmaker.begin() as session:
+            killed = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
+                )
+            )
+        assert killed == 1
+        # Acknowledged while the listener is down: caught up when it reconnects.
+        order, payment = await order_with_qris(client, demo_menu)
+        body = notification(payment["order_uid"], "settlement", "35000.00")
+        assert (await client.post(WEBHOOK_PATH, json=body)).status_code == 200
+        await _eventually_paid(client, order, within=8)
+        [listener] = [t for t in other.state.background if t.name == "listener"]
+        assert listener.restarts == 1
+        assert listener.running
