@@ -2,7 +2,8 @@
 PostgreSQL that reads the client's side of the wire protocol.
 
 A round trip is a message after which the client waits for the server: a simple Query ('Q')
-or a Sync ('S', which ends an extended-protocol Parse/Bind/Execute batch). The proxy counts
+a Sync ('S', which ends an extended-protocol Parse/Bind/Execute batch) or a Flush ('H', after
+which asyncpg waits for a statement's description before binding it). The proxy counts
 them per connection and in total; a bench divides by the requests it sent. Nothing in Santap
 is instrumented, so the count is what the server actually saw. TLS would hide the protocol,
 so the proxied connections use ``ssl=disable`` (loopback only)."""
@@ -55,17 +56,25 @@ class RoundTripProxy:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.counts.connections += 1
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        await asyncio.gather(
-            self._client_to_server(reader, up_writer),
-            _pipe(up_reader, writer),
-            return_exceptions=True,
-        )
-        for w in (writer, up_writer):
-            w.close()
+        try:
+            await asyncio.gather(
+                self._client_to_server(reader, up_writer),
+                _pipe(up_reader, writer),
+                return_exceptions=True,
+            )
+        finally:
+            for w in (writer, up_writer):
+                w.close()
 
     async def _client_to_server(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        try:
+            await self._forward(reader, writer)
+        finally:
+            writer.close()  # the client hung up: so does the server's side
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # The startup message has no type byte: a length, then the protocol version.
         length = struct.unpack("!I", await reader.readexactly(4))[0]
         writer.write(struct.pack("!I", length) + await reader.readexactly(length - 4))
@@ -73,16 +82,19 @@ class RoundTripProxy:
             header = await reader.readexactly(5)
             kind, length = header[:1], struct.unpack("!I", header[1:])[0]
             body = await reader.readexactly(length - 4)
-            if kind in (b"Q", b"S"):
+            if kind in (b"Q", b"S", b"H"):
                 self.counts.round_trips += 1
             writer.write(header + body)
             await writer.drain()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(65536):
-        writer.write(data)
-        await writer.drain()
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()  # the server hung up: so does the client's side
 
 
 def through(proxy: RoundTripProxy, database_url: str) -> str:

@@ -7,6 +7,8 @@ worker count `santap serve --workers W` (Core-mode QRIS, log level warning) and 
 baseline under `uvicorn --workers W`. 32 senders each repeat one customer's path: POST
 /api/v1/orders, then POST /api/v1/payments/qris for it (a Core charge at the simulator). The
 baseline flow is two POSTs to a route returning {}. Throughput is in flows (2 requests) per s.
+Round trips per flow are counted on a separate, smaller run through a proxy between Santap
+and PostgreSQL that reads the wire protocol (bench/_roundtrips.py).
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ from _common import (
     start_simulator,
     stop,
     tree,
+    verdict,
 )
+from _roundtrips import RoundTripProxy, through
 
 DATABASE = "santap_bench"
 CONCURRENCY = 32
 BARE_FLOWS = 4000
 CELL_SECONDS = 20.0  # a cell ends after --flows flows or this long, whichever comes first
+TARGET_RATIO = 0.12  # one worker, against the bare route's two POSTs
+COUNTED_FLOWS = 200
 
 
 def bare_flow() -> Call:
@@ -101,6 +107,22 @@ def run_workers(
             stop(process)
 
 
+def count_round_trips(database_url: str, sim_port: int) -> float:
+    """Database round trips per order + QRIS flow, one worker, applier and all."""
+    proxy = RoundTripProxy().start()
+    port = free_port()
+    server = start_santap(port, santap_env(through(proxy, database_url), sim_port))
+    try:
+        item_id = menu_item(port)
+        proxy.reset()
+        result = run_loop(run_load("count", port, 8, COUNTED_FLOWS, order_flow(item_id)))
+        if result.errors:
+            raise RuntimeError(f"counting round trips: {result.labels}")
+        return proxy.counts.round_trips / result.requests
+    finally:
+        stop(server)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -118,6 +140,7 @@ def main() -> None:
     try:
         for workers in worker_counts:
             results += run_workers(database_url, simulator, sim_port, workers, flows)
+        trips = count_round_trips(database_url, sim_port)
     finally:
         stop(simulator)
     print(
@@ -127,6 +150,9 @@ def main() -> None:
     print_table(results, unit="flows/s")
     for bare, santap in zip(results[::2], results[1::2], strict=True):
         print(f"{santap.name}: {santap.rate / bare.rate:.2f}x the bare route ({bare.name})")
+    ratio = results[1].rate / results[0].rate
+    print(f"one worker: target >= {TARGET_RATIO}x: {verdict(ratio >= TARGET_RATIO)}")
+    print(f"database round trips per flow (order + QRIS, counted on the wire): {trips:.1f}")
     one = results[1].rate
     for santap in results[3::2]:
         print(f"{santap.name}: {santap.rate / one:.2f}x the 1-worker order+QRIS throughput")

@@ -247,13 +247,7 @@ def count_round_trips(database_url: str, sim_port: int, bodies: list[bytes]) -> 
     return {"acknowledgement": acks, "application (incl. the batch's claim)": applies}
 
 
-def report(
-    results: list[Result],
-    applied: list[Applied],
-    trips: dict[str, float],
-    orders: int,
-    setup_s: float,
-) -> None:
+def report(results: list[Result], applied: list[Applied], orders: int, setup_s: float) -> None:
     bare, first, duplicate, slow = results
     print(
         f"\n{orders} orders, {CONCURRENCY} concurrent senders, keep-alive HTTP/1.1; "
@@ -268,9 +262,6 @@ def report(
             f"{a.percentile(99):>9.0f}"
         )
         print(f"  outcomes: {dict(sorted(a.outcomes.items()))}")
-    print("\nDatabase round trips (counted on the wire):")
-    for name, value in trips.items():
-        print(f"  {name}: {value:.2f}")
     print()
     ratio, p99 = first.rate / bare.rate, first.percentile(99)
     print(
@@ -339,11 +330,14 @@ def main() -> None:
         ports = {"santap": santap_port, "bare": bare_port, "simulator": sim_port}
         results, applied = run_loop(measure(ports, bodies, meter, database_url))
         stop(processes.pop(1))
+        report(results, applied, orders, setup_s)
         trips = count_round_trips(database_url, sim_port, every[-COUNTED_ORDERS:])
     finally:
         for process in reversed(processes):
             stop(process)
-    report(results, applied, trips, orders, setup_s)
+    print("\nDatabase round trips per notification (counted on the wire):")
+    for name, value in trips.items():
+        print(f"  {name}: {value:.2f}")
 
 
 if __name__ == "__main__":

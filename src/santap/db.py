@@ -34,7 +34,11 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         _serialize_sqlite_writers(engine)
         return engine
     engine = create_async_engine(
-        settings.async_database_url, pool_size=10, max_overflow=10, pool_recycle=1800, **kwargs
+        settings.async_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=10,
+        pool_recycle=1800,
+        **kwargs,
     )
     _discard_closed_connections(engine)
     return engine
@@ -121,7 +125,7 @@ class Transactions:
             yield session
 
 
-def get_transactions(request: Request) -> Transactions:
+async def get_transactions(request: Request) -> Transactions:
     return Transactions(request.app.state.sessionmaker)
 
 

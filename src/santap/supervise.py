@@ -13,6 +13,7 @@ from santap.observability import metrics
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+STOP_WAIT_S = 10.0
 
 
 class Supervised:
@@ -36,10 +37,15 @@ class Supervised:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
+        task, self._task = self._task, None
+        task.cancel()
+        # Shutdown never waits on a task that will not end (it is abandoned, loudly).
+        done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_S)
+        if not done:
+            logger.error("background task %s did not stop within %.0f s", self.name, STOP_WAIT_S)
+            return
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+            task.result()
 
     async def _loop(self) -> None:
         backoff = 1.0

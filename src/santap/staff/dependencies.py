@@ -23,7 +23,7 @@ _bearer = HTTPBearer(auto_error=False, description="Staff access token from /api
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -31,7 +31,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_login_limiter(request: Request) -> LoginLimiter:
+async def get_login_limiter(request: Request) -> LoginLimiter:
     """The app's limiter, made on first use; it lives on ``app.state`` so apps don't share it."""
     limiter: LoginLimiter | None = getattr(request.app.state, "login_limiter", None)
     if limiter is None:
