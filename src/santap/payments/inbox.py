@@ -102,14 +102,21 @@ async def receive(
     """Handle one delivery: "accepted" (stored, to be applied) or "duplicate", else raises a
     SantapError. ``inbox`` runs the one acknowledging statement (autocommit on PostgreSQL)."""
     try:
-        outcome = await _receive(
-            transactions,
-            inbox,
-            raw=raw,
-            source_ip=source_ip,
-            gateway=gateway,
-            rejections=rejections,
-        )
+        body = parse_body(raw)
+        key = dedupe_key(body)
+        if not verify_signature(body, gateway.server_key):
+            async with transactions.begin() as session:
+                await rejected.record(
+                    session,
+                    raw=raw,
+                    body=body,
+                    dedupe_key=key,
+                    source_ip=source_ip,
+                    budget=rejections,
+                )
+            logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
+            raise InvalidSignature("Invalid signature_key")
+        outcome = await _store(inbox, raw=raw, body=body, key=key, source_ip=source_ip)
     except SantapError as exc:
         metrics.count_notification(exc.code)
         raise
@@ -117,24 +124,9 @@ async def receive(
     return outcome
 
 
-async def _receive(
-    transactions: Transactions,
-    inbox: AsyncEngine,
-    *,
-    raw: bytes,
-    source_ip: str | None,
-    gateway: PaymentGateway,
-    rejections: RejectionBudget,
+async def _store(
+    inbox: AsyncEngine, *, raw: bytes, body: dict[str, Any], key: str, source_ip: str | None
 ) -> str:
-    body = parse_body(raw)
-    key = dedupe_key(body)
-    if not verify_signature(body, gateway.server_key):
-        async with transactions.begin() as session:
-            await rejected.record(
-                session, raw=raw, body=body, dedupe_key=key, source_ip=source_ip, budget=rejections
-            )
-        logger.warning("rejected Midtrans notification with a bad signature from %s", source_ip)
-        raise InvalidSignature("Invalid signature_key")
     values = {
         "dedupe_key": key,
         "order_uid": body["order_id"][:100],
