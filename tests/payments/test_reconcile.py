@@ -138,8 +138,13 @@ async def test_one_unreadable_inbox_row_does_not_stop_the_rest(
     assert queued.json() == {"status": "accepted"}
 
     simulator.faults.error_rate = 0.0
-    await retry_now(app, sessionmaker)  # the unreadable row comes first, and fails again
+    await retry_now(app, sessionmaker)  # the unreadable row comes first
     assert (await get_order(client, order))["status"] == "paid"
+    async with sessionmaker() as session:
+        outcomes = (
+            await session.scalars(select(Notification.outcome).order_by(Notification.id))
+        ).all()
+    assert outcomes == ["unreadable", "applied"]
 
 
 async def test_a_body_that_is_not_utf8_is_refused_not_stored(

@@ -86,16 +86,22 @@ async def _apply_isolated(
 async def apply_one(
     sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Claimed
 ) -> str:
-    body = inbox.parse_body(row.raw_body.encode())
-    verification = await inbox.verify_with_midtrans(row.order_uid, body, gateway)
+    try:
+        body: dict[str, Any] | None = inbox.parse_body(row.raw_body.encode())
+    except inbox.BadNotification:
+        body = None  # stored before the webhook parsed what it stores; it never will parse
+    verification = await inbox.verify_with_midtrans(row.order_uid, body, gateway) if body else None
     async with sessionmaker.begin() as session:
         notification = await repository.get_notification(session, row.id)
         if notification is None or notification.applied_at is not None:
             return "duplicate"  # another applier took it over once our lease had passed
         payment = await repository.get_by_uid(session, row.order_uid)
-        if payment is None:  # the acknowledgement stores only notifications of known attempts
-            notification.outcome, notification.applied_at = "unknown_transaction", utcnow()
-            return "unknown_transaction"
+        if payment is None or verification is None:
+            # The acknowledgement stores only readable notifications of known attempts.
+            outcome = "unreadable" if verification is None else "unknown_transaction"
+            notification.outcome, notification.applied_at = outcome, utcnow()
+            logger.error("notification %d closed without applying it: %s", row.id, outcome)
+            return outcome
         outcome = await inbox.apply_verified(
             session, notification=notification, payment=payment, verification=verification
         )
