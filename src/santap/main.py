@@ -139,6 +139,7 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:
     )
     app.state.applier = applier
     tasks: list[Supervised] = []
+    app.state.background = tasks
     if not settings.applier:
         return tasks
     tasks.append(Supervised("applier", applier.run).start())
@@ -149,7 +150,6 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:
             await listen(engine, {INBOX_CHANNEL: applier.wake}, on_connect=applier.wake)
 
         tasks.append(Supervised("listener", listener).start())
-    app.state.background = tasks
     return tasks
 
 
