@@ -133,28 +133,6 @@ def add(session: AsyncSession, payment: Payment) -> None:
     session.add(payment)
 
 
-async def store_notification(session: AsyncSession, values: dict[str, Any]) -> Notification:
-    """Insert the notification, or count one more delivery of the same one; returns the row."""
-    statement = _notification_upsert(session.get_bind().dialect.name)
-    result = await session.scalars(statement, values, execution_options={"populate_existing": True})
-    notification: Notification = result.one()
-    return notification
-
-
-@functools.cache
-def _notification_upsert(dialect: str) -> Any:
-    # Built once: constructing it per delivery cost more CPU than running it.
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(Notification)
-        .on_conflict_do_update(
-            index_elements=[Notification.dedupe_key],
-            set_={"deliveries": Notification.deliveries + 1},
-        )
-        .returning(Notification)
-    )
-
-
 # What the webhook stores of a delivery; the acknowledgement statement binds these.
 ACK_FIELDS = ("dedupe_key", "order_uid", "transaction_status", "raw_body", "source_ip")
 INBOX_CHANNEL = "santap_inbox"
