@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -14,10 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
-from santap.main import create_app
 from santap.models import Notification, PaymentStatusHistory
 from santap.payments import applier
-from tests.fixtures.database import make_settings
+from tests.fixtures.database import another_instance
 from tests.fixtures.inbox import WEBHOOK_PATH, applied
 from tests.fixtures.payments import HeldMidtrans, get_order, notification, order_with_qris
 
@@ -27,15 +24,8 @@ HELD = {**NO_VERIFY, "SANTAP_APPLIER": False}
 NO_SWEEP = {"SANTAP_APPLIER_SWEEP_S": 60}
 
 
-@asynccontextmanager
-async def _instance(settings: Settings, **overrides: object) -> AsyncIterator[FastAPI]:
-    """Another process on the same database, with its own engine, pool and applier."""
-    other = create_app(
-        make_settings(settings.database_url, **{**NO_VERIFY, **overrides}),
-        in_process_simulator=True,
-    )
-    async with other.router.lifespan_context(other):
-        yield other
+def _instance(settings: Settings, **overrides: object) -> Any:
+    return another_instance(settings, **{**NO_VERIFY, **overrides})
 
 
 async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:

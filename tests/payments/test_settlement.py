@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
-from santap.main import create_app
 from santap.models import Notification, OrderStatusHistory, Payment, PaymentStatusHistory
+from tests.fixtures.database import another_instance
 from tests.fixtures.inbox import applied
 from tests.fixtures.payments import get_order, notification, order_with_qris
 
@@ -85,13 +84,12 @@ async def test_a_second_paid_attempt_is_kept_and_flagged_needs_refund(
 @asynccontextmanager
 async def _instance(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A second app with its own engine and pool, like another process on the same database."""
-    other: FastAPI = create_app(settings, in_process_simulator=True)
+    async with another_instance(settings) as other:
 
-    async def settle(response: httpx.Response) -> None:
-        if response.request.url.path == WEBHOOK and response.is_success:
-            await applied(other)  # its own applier, like the other process's
+        async def settle(response: httpx.Response) -> None:
+            if response.request.url.path == WEBHOOK and response.is_success:
+                await applied(other)  # its own applier, like the other process's
 
-    async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://testserver", event_hooks={"response": [settle]}

@@ -22,10 +22,10 @@ class NotEnoughCash(Unprocessable):
 
 
 class PaidByQris(Conflict):
-    """The QRIS attempt settled before it could be cancelled; that settlement is kept."""
+    """The QRIS attempt settled before it could be cancelled; that settlement was recorded
+    in its own transaction and is kept."""
 
     code = "order_paid_by_qris"
-    keeps_changes = True
 
 
 async def take_cash(

@@ -53,11 +53,11 @@ def idempotency_key(order_uid: str) -> str:
 
 
 class GatewayFailed(SantapError):
-    """Midtrans refused or failed; what the service flushed (the attempt marked failed) stays."""
+    """Midtrans refused or failed. Raised between transactions: the attempt marked failed was
+    committed in its own."""
 
     status_code = 502
     code = "payment_gateway_error"
-    keeps_changes = True
 
 
 class GatewayTimedOut(GatewayFailed):

@@ -16,8 +16,6 @@ logger = logging.getLogger(__name__)
 
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
-    # Raised before any change, or after closing an attempt found paid: that must be kept.
-    keeps_changes = True
 
 
 class AmountMismatch(Unprocessable):
