@@ -82,6 +82,18 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def autocommit(bind: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """Where single statements run on their own (the webhook's acknowledgement, the applier):
+    on PostgreSQL in autocommit, so one statement is one round trip with no BEGIN and COMMIT
+    around it. SQLite takes its write lock in a transaction as usual."""
+    engine = bind if isinstance(bind, AsyncEngine) else bind.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return engine
+    if engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_sessionmaker(
     engine: AsyncEngine, *, read_only: bool = False
 ) -> async_sessionmaker[AsyncSession]:

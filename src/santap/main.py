@@ -20,7 +20,7 @@ from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
 from santap.bodylimit import install_body_limit
 from santap.config import Settings
-from santap.db import READ_ONLY, create_engine, create_sessionmaker
+from santap.db import READ_ONLY, autocommit, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
 from santap.gateways.midtrans import MidtransClient
 from santap.inprocess import InProcessTransport
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             settings.reconcile_interval_s,
             pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
-        app.state.inbox_engine = _autocommit(engine)
+        app.state.inbox_engine = autocommit(engine)
         background = _start_background(app, settings)
         if settings.gc_freeze:
             freeze_startup_heap()
@@ -122,14 +122,6 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     _summaries_from_docstrings(app.routes)
     install_error_documentation(app)
     return app
-
-
-def _autocommit(engine: AsyncEngine) -> AsyncEngine:
-    """Where the webhook's one statement runs. On PostgreSQL in autocommit: one round trip,
-    no BEGIN and COMMIT around it. SQLite takes its write lock in a transaction as usual."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:

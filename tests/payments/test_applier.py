@@ -8,12 +8,20 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
-from santap.models import Notification, PaymentStatusHistory
-from santap.payments import applier
+from santap.models import (
+    Notification,
+    Order,
+    OrderStatus,
+    OrderStatusHistory,
+    Payment,
+    PaymentStatus,
+    PaymentStatusHistory,
+)
+from santap.payments import applier, inbox_sql
 from tests.fixtures.database import another_instance
 from tests.fixtures.inbox import WEBHOOK_PATH, applied
 from tests.fixtures.payments import HeldMidtrans, get_order, notification, order_with_qris
@@ -201,3 +209,126 @@ async def test_a_killed_listener_connection_loses_no_notification(
         [listener] = [t for t in other.state.background if t.name == "listener"]
         assert listener.restarts == 1
         assert listener.running
+
+
+@pytest.mark.postgresql_only  # SQLite applies through the ORM under its write lock: no stale read
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_an_order_cancelled_after_the_applier_read_it_is_not_paid(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    admin_headers: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The applier plans on what it read; an order that moved before the write (cancelled
+    here, between PostgreSQL's read and its one-statement write) is planned again: the
+    settlement is flagged for a refund instead of paying a cancelled order."""
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    reads = 0
+    real_standings = inbox_sql.standings
+
+    async def standings_then_cancel(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        found = await real_standings(*args, **kwargs)
+        if reads == 1:
+            cancelled = await client.post(
+                f"/api/v1/admin/orders/{order['id']}/cancel",
+                json={"reason": "walked out"},
+                headers=admin_headers,
+            )
+            assert cancelled.status_code == 200, cancelled.text
+        return found
+
+    monkeypatch.setattr(inbox_sql, "standings", standings_then_cancel)
+    outcomes = await applier.apply_due(sessionmaker, app.state.payment_gateway)
+    assert outcomes == {"applied": 1}
+    assert reads == 2  # the write found the order moved: read again, planned again
+    assert (await get_order(client, order))["status"] == "cancelled"
+    flagged = await client.get("/api/v1/admin/payments?flag=needs_refund", headers=admin_headers)
+    assert [p["order_uid"] for p in flagged.json()] == [payment["order_uid"]]
+    assert flagged.json()[0]["status"] == "paid"
+    async with sessionmaker() as session:
+        changes = (
+            await session.scalars(
+                select(PaymentStatusHistory.to_status).order_by(PaymentStatusHistory.id)
+            )
+        ).all()
+    assert changes == ["creating", "pending", "cancelled", "paid"]
+    assert await _statuses(sessionmaker) == [("applied", True)]
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_an_order_paid_elsewhere_after_the_applier_read_it_is_not_paid_twice(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the order moved (another writer paid it) while the attempt stayed pending: the
+    write's check on the order's status catches that too."""
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    real_standings = inbox_sql.standings
+
+    async def standings_then_pay_order(*args: Any, **kwargs: Any) -> Any:
+        found = await real_standings(*args, **kwargs)
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(Order).where(Order.id == order["id"]).values(status=OrderStatus.PAID)
+            )
+        return found
+
+    monkeypatch.setattr(inbox_sql, "standings", standings_then_pay_order)
+    assert await applier.apply_due(sessionmaker, app.state.payment_gateway) == {"applied": 1}
+    async with sessionmaker() as session:
+        paid = await session.scalar(
+            select(Payment).where(Payment.order_uid == payment["order_uid"])
+        )
+        order_changes = await session.scalar(select(func.count()).select_from(OrderStatusHistory))
+    assert paid is not None
+    assert paid.status == "paid"
+    assert paid.needs_refund
+    assert order_changes == 1  # only "order placed": the applier did not pay it again
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_an_attempt_expired_after_the_applier_read_it_is_paid_from_expired(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the attempt moved: the history row says where it really came from."""
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    real_standings = inbox_sql.standings
+
+    async def standings_then_expire(*args: Any, **kwargs: Any) -> Any:
+        found = await real_standings(*args, **kwargs)
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(Payment)
+                .where(Payment.order_uid == payment["order_uid"])
+                .values(status=PaymentStatus.EXPIRED)
+            )
+        return found
+
+    monkeypatch.setattr(inbox_sql, "standings", standings_then_expire)
+    assert await applier.apply_due(sessionmaker, app.state.payment_gateway) == {"applied": 1}
+    assert (await get_order(client, order))["status"] == "paid"
+    async with sessionmaker() as session:
+        last = await session.scalar(
+            select(PaymentStatusHistory).order_by(PaymentStatusHistory.id.desc()).limit(1)
+        )
+    assert last is not None
+    assert (last.from_status, last.to_status) == ("expired", "paid")

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from santap.db import autocommit
 from santap.models.base import utcnow
 from santap.observability import metrics
-from santap.payments import inbox, repository
+from santap.orders import service as orders_service
+from santap.payments import inbox, inbox_sql, repository
 from santap.payments.gateway import PaymentGateway
+from santap.payments.settlement import GatewayReport, Standing, log_plan, plan_report
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ CONCURRENCY = 16
 LEASE = timedelta(seconds=60)
 # A status check that failed is tried again after 2, 4, 8 ... seconds, at most 5 minutes.
 MAX_RETRY_DELAY_S = 300
+# Compare-and-set tries before a row is left to its lease (its order changing under it).
+MAX_TRIES = 5
+ACTOR = "midtrans"
 
 
 @dataclass(frozen=True)
@@ -54,63 +60,145 @@ async def apply_due(
     concurrency: int = CONCURRENCY,
 ) -> dict[str, int]:
     """Claim up to ``limit`` due rows and apply them; returns the count per outcome."""
+    engine = autocommit(sessionmaker)
     now = utcnow()
-    async with sessionmaker.begin() as session:
+    async with engine.begin() as connection:
         rows = await repository.claim_notifications(
-            session, now=now, lease_until=now + LEASE, limit=limit
+            connection, now=now, lease_until=now + LEASE, limit=limit
         )
     claimed = [Claimed.from_row(row) for row in rows]
+    if not claimed:
+        return {}
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(row: Claimed) -> str:
+    async def verify(row: Claimed) -> inbox.Verification | None:
         async with gate:
-            return await _apply_isolated(sessionmaker, gateway, row)
+            return await _verify(row, gateway)
+
+    verified = await asyncio.gather(*(verify(row) for row in claimed))
+    standing: dict[int, Standing | None] = {}
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            standing = await inbox_sql.standings(connection, (row.id for row in claimed))
+
+    async def apply(row: Claimed, verification: inbox.Verification | None) -> str:
+        async with gate:
+            return await _apply_isolated(
+                sessionmaker, engine, row, verification, standing.get(row.id)
+            )
 
     outcomes: dict[str, int] = {}
-    for outcome in await asyncio.gather(*(one(row) for row in claimed)):
+    for outcome in await asyncio.gather(*map(apply, claimed, verified)):
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
 
+async def _verify(row: Claimed, gateway: PaymentGateway) -> inbox.Verification | None:
+    """Midtrans' word on the row, asked with nothing open; None for an unreadable body."""
+    try:
+        body = inbox.parse_body(row.raw_body.encode())
+    except inbox.BadNotification:
+        return None  # stored before the webhook parsed what it stores; it never will parse
+    return await inbox.verify_with_midtrans(row.order_uid, body, gateway)
+
+
 async def _apply_isolated(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Claimed
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    row: Claimed,
+    verification: inbox.Verification | None,
+    standing: Standing | None,
 ) -> str:
     """One row's unexpected failure is logged and left to its lease, never the batch's end."""
     try:
-        return await apply_one(sessionmaker, gateway, row)
+        outcome = await apply_one(sessionmaker, engine, row, verification, standing)
     except Exception:
         logger.exception("applying notification %d failed; retried when its lease ends", row.id)
         return "error"
-
-
-async def apply_one(
-    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, row: Claimed
-) -> str:
-    try:
-        body: dict[str, Any] | None = inbox.parse_body(row.raw_body.encode())
-    except inbox.BadNotification:
-        body = None  # stored before the webhook parsed what it stores; it never will parse
-    verification = await inbox.verify_with_midtrans(row.order_uid, body, gateway) if body else None
-    async with sessionmaker.begin() as session:
-        notification = await repository.get_notification(session, row.id)
-        if notification is None or notification.applied_at is not None:
-            return "duplicate"  # another applier took it over once our lease had passed
-        payment = await repository.get_by_uid(session, row.order_uid)
-        if payment is None or verification is None:
-            # The acknowledgement stores only readable notifications of known attempts.
-            outcome = "unreadable" if verification is None else "unknown_transaction"
-            notification.outcome, notification.applied_at = outcome, utcnow()
-            logger.error("notification %d closed without applying it: %s", row.id, outcome)
-            return outcome
-        outcome = await inbox.apply_verified(
-            session, notification=notification, payment=payment, verification=verification
-        )
-        if notification.applied_at is None:
-            delay = min(2**row.attempts, MAX_RETRY_DELAY_S)
-            notification.lease_until = utcnow() + timedelta(seconds=delay)
     if outcome != "queued":
         metrics.observe_applied(outcome, (utcnow() - row.received_at).total_seconds())
     return outcome
+
+
+async def apply_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    row: Claimed,
+    verification: inbox.Verification | None,
+    standing: Standing | None = None,
+) -> str:
+    """Apply one verified row. On PostgreSQL each try is one Core statement (``inbox_sql``);
+    on SQLite, and for refunds (which write refund rows), the ORM path."""
+    if verification is not None and verification.error is not None:
+        await _retry_later(engine, row, verification.error)
+        return "queued"
+    if verification is None or verification.report is None:
+        outcome = "unreadable" if verification is None else "not_at_midtrans"
+        async with engine.begin() as connection:
+            closed = await inbox_sql.close(
+                connection, notification_id=row.id, outcome=outcome, now=utcnow()
+            )
+        if closed and verification is None:
+            logger.error("notification %d closed without applying it: unreadable", row.id)
+        return outcome if closed else "duplicate"
+    report = verification.report
+    if engine.dialect.name != "postgresql":
+        return await _apply_orm(sessionmaker, row, report)
+    for _ in range(MAX_TRIES):
+        if standing is None:
+            async with engine.connect() as connection:
+                standing = (await inbox_sql.standings(connection, [row.id]))[row.id]
+            if standing is None:
+                return "duplicate"  # another applier took it over once our lease had passed
+        plan = plan_report(report, standing)
+        if plan.refund:
+            return await _apply_orm(sessionmaker, row, report)
+        async with engine.begin() as connection:
+            written = await inbox_sql.write(
+                connection,
+                notification_id=row.id,
+                standing=standing,
+                plan=plan,
+                actor=ACTOR,
+                now=utcnow(),
+            )
+        if written:
+            log_plan(plan, standing, report)
+            return plan.outcome
+        standing = None  # something moved since it was read: read again, plan again
+    raise RuntimeError(f"notification {row.id}: its order kept changing; left to its lease")
+
+
+async def _apply_orm(
+    sessionmaker: async_sessionmaker[AsyncSession], row: Claimed, report: GatewayReport
+) -> str:
+    async with sessionmaker.begin() as session:
+        payment = await repository.get_by_uid(session, row.order_uid)
+        if payment is None:
+            return "duplicate"  # the acknowledgement stores only rows of known attempts
+        await orders_service.lock_order(session, order_id=payment.order_id)
+        notification = await repository.get_notification(session, row.id)
+        if notification is None or notification.applied_at is not None:
+            return "duplicate"  # another applier took it over once our lease had passed
+        return await inbox.apply_verified(
+            session,
+            notification=notification,
+            payment=payment,
+            verification=inbox.Verification(report=report),
+        )
+
+
+async def _retry_later(engine: AsyncEngine, row: Claimed, error: str) -> None:
+    """Midtrans could not be asked: try again after 2, 4, 8 ... seconds."""
+    delay = min(2**row.attempts, MAX_RETRY_DELAY_S)
+    logger.warning("status check for %s failed; retried in %d s", row.order_uid, delay)
+    async with engine.begin() as connection:
+        await repository.retry_notification_later(
+            connection,
+            row.id,
+            error=error,
+            lease_until=utcnow() + timedelta(seconds=delay),
+        )
 
 
 class Applier:

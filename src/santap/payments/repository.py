@@ -178,7 +178,7 @@ def _acknowledgement(dialect: str) -> Any:
 
 
 async def claim_notifications(
-    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+    connection: AsyncConnection, *, now: datetime, lease_until: datetime, limit: int
 ) -> Sequence[Any]:
     """Lease up to ``limit`` unapplied rows whose lease (or retry time) has passed. Several
     appliers share the work: each skips the rows another one is claiming."""
@@ -205,7 +205,18 @@ async def claim_notifications(
             Notification.attempts,
         )
     )
-    return (await session.execute(statement)).all()
+    return (await connection.execute(statement)).all()
+
+
+async def retry_notification_later(
+    connection: AsyncConnection, notification_id: int, *, error: str, lease_until: datetime
+) -> None:
+    statement = (
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.applied_at.is_(None))
+        .values(outcome="retry", last_error=error, lease_until=lease_until)
+    )
+    await connection.execute(statement)
 
 
 async def store_rejected_notification(session: AsyncSession, values: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ still unpaid, otherwise flagged ``needs_refund`` so the money is never silently 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -105,60 +105,125 @@ def amount_matches(gross_amount: str | None, amount: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What a report is judged against: the attempt's and its order's current state."""
+
+    payment_id: int
+    order_id: int
+    order_uid: str
+    method: str
+    amount: int
+    payment_status: PaymentStatus
+    transaction_id: str | None
+    order_status: OrderStatus
+
+    @classmethod
+    def of(cls, payment: Payment, order: Order) -> Standing:
+        return cls(
+            payment_id=payment.id,
+            order_id=order.id,
+            order_uid=payment.order_uid,
+            method=payment.method,
+            amount=payment.amount,
+            payment_status=PaymentStatus(payment.status),
+            transaction_id=payment.transaction_id,
+            order_status=OrderStatus(order.status),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a report does to an attempt and its order, decided on a ``Standing`` alone, so
+    that the ORM path and the applier's Core statement write the same thing."""
+
+    outcome: str
+    gateway_status: str | None = None
+    transaction_id: str | None = None  # set only where the attempt has none yet
+    fraud_challenge: bool = False
+    amount_mismatch: bool = False
+    needs_refund: bool = False
+    payment_to: PaymentStatus | None = None
+    payment_reason: str = ""
+    order_to: OrderStatus | None = None
+    order_reason: str = ""
+    refund: bool = False  # refunds write refund rows: only the ORM path (``apply_report``)
+
+
+def plan_report(report: GatewayReport, standing: Standing) -> Plan:
+    target, challenged = target_status(report)
+    common: dict[str, Any] = {
+        "gateway_status": report.transaction_status or None,
+        "transaction_id": None if standing.transaction_id else report.transaction_id,
+        "fraud_challenge": challenged,
+    }
+    if target is None:
+        return Plan("ignored", **common)
+    if target is PaymentStatus.PAID and not amount_matches(report.gross_amount, standing.amount):
+        return Plan("amount_mismatch", amount_mismatch=True, **common)
+    refund = target in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
+    current = standing.payment_status
+    if target is current or not state_machine.can_change_payment(current, target):
+        return Plan("no_change" if target is current else "stale", refund=refund, **common)
+    reason = f"midtrans: {report.transaction_status}"
+    plan = Plan("applied", payment_to=target, payment_reason=reason, refund=refund, **common)
+    if target is not PaymentStatus.PAID:
+        return plan
+    # A paid attempt pays its order, or is flagged for a refund when the order is not payable.
+    if state_machine.can_change_order(standing.order_status, OrderStatus.PAID):
+        reason = f"{standing.method} payment {standing.order_uid}"
+        return replace(plan, order_to=OrderStatus.PAID, order_reason=reason)
+    return replace(plan, needs_refund=True)
+
+
+def log_plan(plan: Plan, standing: Standing, report: GatewayReport) -> None:
+    if plan.amount_mismatch:
+        logger.warning(
+            "amount mismatch on %s: reported %s, expected %d",
+            standing.order_uid,
+            report.gross_amount,
+            standing.amount,
+        )
+    if plan.needs_refund:
+        logger.warning(
+            "payment %s settled for order %s which is %s: flagged needs_refund",
+            standing.order_uid,
+            standing.order_id,
+            standing.order_status,
+        )
+
+
 async def apply_report(
     session: AsyncSession, *, payment: Payment, report: GatewayReport, actor: str
 ) -> str:
     """Lock the order, then the attempt, and move them as the report says; returns the outcome."""
     order = await orders_service.lock_order(session, order_id=payment.order_id)
     payment = await repository.lock(session, payment)
-    target, challenged = target_status(report)
-    if report.transaction_id and not payment.transaction_id:
-        payment.transaction_id = report.transaction_id
-    if report.transaction_status:
-        payment.gateway_status = report.transaction_status
-    if challenged:
-        payment.fraud_challenge = True
-    if target is None:
-        return "ignored"
-    if target is PaymentStatus.PAID and not amount_matches(report.gross_amount, payment.amount):
-        payment.amount_mismatch = True
-        logger.warning(
-            "amount mismatch on %s: reported %s, expected %d",
-            payment.order_uid,
-            report.gross_amount,
-            payment.amount,
-        )
-        return "amount_mismatch"
-    if target in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+    standing = Standing.of(payment, order)
+    plan = plan_report(report, standing)
+    log_plan(plan, standing, report)
+    if plan.transaction_id:
+        payment.transaction_id = plan.transaction_id
+    if plan.gateway_status:
+        payment.gateway_status = plan.gateway_status
+    payment.fraud_challenge = payment.fraud_challenge or plan.fraud_challenge
+    payment.amount_mismatch = payment.amount_mismatch or plan.amount_mismatch
+    payment.needs_refund = payment.needs_refund or plan.needs_refund
+    if plan.refund:
         _record_refund_amount(payment, report)
         await record_reported_refunds(session, payment=payment, report=report)
-    current = PaymentStatus(payment.status)
-    if target is current or not state_machine.can_change_payment(current, target):
-        return "no_change" if target is current else "stale"
+    if plan.payment_to is None:
+        return plan.outcome
     state_machine.change_payment_status(
-        session, payment, target, reason=f"midtrans: {report.transaction_status}", actor=actor
+        session, payment, plan.payment_to, reason=plan.payment_reason, actor=actor
     )
-    if target is PaymentStatus.PAID:
-        settle_order(session, order=order, payment=payment, actor=actor)
-    elif target is PaymentStatus.REFUNDED:
-        await close_refunded_order(session, order=order, payment=payment, actor=actor)
-    return "applied"
-
-
-def settle_order(session: AsyncSession, *, order: Order, payment: Payment, actor: str) -> None:
-    """A paid attempt pays its order, or is flagged for a refund when the order is not payable."""
-    if order.status == OrderStatus.PENDING_PAYMENT:
-        state_machine.mark_order_paid(
-            session, order, reason=f"{payment.method} payment {payment.order_uid}", actor=actor
+    if plan.order_to is not None:
+        state_machine.change_order_status(
+            session, order, plan.order_to, reason=plan.order_reason, actor=actor
         )
-        return
-    payment.needs_refund = True
-    logger.warning(
-        "payment %s settled for order %s which is %s: flagged needs_refund",
-        payment.order_uid,
-        order.id,
-        order.status,
-    )
+    elif plan.payment_to is PaymentStatus.REFUNDED:
+        await close_refunded_order(session, order=order, payment=payment, actor=actor)
+    return plan.outcome
 
 
 async def close_refunded_order(
