@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -89,3 +89,27 @@ if "postgresql" in backends():
                 await session.execute(text("INSERT INTO menu_category (name) VALUES ('x')"))
         async with app.state.sessionmaker() as session:
             assert await session.scalar(text("SELECT count(*) FROM menu_category")) == 0
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("settings_overrides", [{"SANTAP_DB_POOL_SIZE": 4}])
+async def test_a_burst_above_the_pool_waits_for_pooled_connections_instead_of_opening_more(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Connections opened for a burst and closed after it were a third of the webhook's
+    connections under load; the pool keeps its size and requests wait for a connection."""
+    engine: AsyncEngine = app.state.engine
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(engine.sync_engine, "connect", count)
+    try:
+        for _ in range(5):
+            answers = await asyncio.gather(*(client.get("/api/v1/menu") for _ in range(12)))
+            assert {answer.status_code for answer in answers} == {200}
+    finally:
+        event.remove(engine.sync_engine, "connect", count)
+    assert opened <= 4

@@ -87,8 +87,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field("json", validation_alias="SANTAP_LOG_FORMAT")
     # /ready fails when more valid notifications than this sit unapplied for over 5 minutes.
     ready_max_stale_inbox: int = Field(10, ge=0, validation_alias="SANTAP_READY_MAX_STALE_INBOX")
-    # PostgreSQL connections each process keeps open; 10 more are opened under load.
-    db_pool_size: int = Field(20, ge=1, le=500, validation_alias="SANTAP_DB_POOL_SIZE")
+    # PostgreSQL connections each process keeps open, and the most it opens: a request that
+    # finds them all busy waits for one (opening and closing extra ones under load was churn).
+    db_pool_size: int = Field(30, ge=1, le=500, validation_alias="SANTAP_DB_POOL_SIZE")
     # The background applier of acknowledged notifications; off only to hold notifications
     # in the inbox (they are applied once a process with it on starts).
     applier: bool = Field(True, validation_alias="SANTAP_APPLIER")

@@ -36,7 +36,11 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=10,
+        # No overflow: SQLAlchemy closes an overflow connection as soon as the pool has
+        # ``pool_size`` idle, so bursty load above the pool opened and closed connections all
+        # the time (a third of them, with 32 requests in flight on 20 + 10; each costs a
+        # handshake). Waiting for a pooled one is cheaper than opening one.
+        max_overflow=0,
         pool_recycle=1800,
         **kwargs,
     )
