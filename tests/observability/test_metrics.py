@@ -11,6 +11,7 @@ from starlette.routing import Route
 from santap.gateways.midtrans import MidtransClient, MidtransError
 from santap.main import SIMULATOR_PATH
 from santap.payments.endpoints import router as payments_router
+from santap.payments.endpoints import webhook_router
 from santap.simulator import Simulator
 from tests.fixtures.payments import get_order, notification, order_with_qris
 
@@ -33,7 +34,12 @@ def _route_templates(app: FastAPI, simulator: Simulator) -> set[str]:
     """Every path template the app can match (routes hidden from OpenAPI included)."""
     templates = {"unmatched", "/metrics", *app.openapi()["paths"]}
     # The webhook is hidden from the schema.
-    templates.update(r.path_format for r in payments_router.routes if isinstance(r, Route))
+    templates.update(
+        r.path_format
+        for router in (payments_router, webhook_router)
+        for r in router.routes
+        if isinstance(r, Route)
+    )
     templates.add(f"{SIMULATOR_PATH}/{{path}}")
     for route in simulator.app.routes:
         if isinstance(route, Route):

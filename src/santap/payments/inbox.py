@@ -135,8 +135,10 @@ async def _store(
         "source_ip": source_ip,
         "received_at": utcnow(),
     }
-    async with inbox.begin() as connection:
+    async with inbox.connect() as connection:  # autocommit on PostgreSQL
         deliveries = await repository.acknowledge(connection, values)
+        if connection.in_transaction():
+            await connection.commit()
     if deliveries is None:
         # Nothing stored: an attempt is committed before Midtrans hears of it, so this is
         # no attempt of ours (a dashboard test ping, another shop's order on a shared key).
