@@ -140,12 +140,26 @@ class Transactions:
         async with self._sessionmaker.begin() as session:
             yield session
 
+    @property
+    def autocommit_engine(self) -> AsyncEngine:
+        """For single statements that commit on their own, between the transactions."""
+        return autocommit(self._sessionmaker)
+
 
 async def get_transactions(request: Request) -> Transactions:
     return Transactions(request.app.state.sessionmaker)
 
 
 TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
+
+
+async def get_autocommit_engine(request: Request) -> AsyncEngine:
+    """For single statements that commit on their own (see ``autocommit``)."""
+    engine: AsyncEngine = request.app.state.autocommit_engine
+    return engine
+
+
+AutocommitDep = Annotated[AsyncEngine, Depends(get_autocommit_engine)]
 
 
 class TransactionalRoute(APIRoute):

@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             settings.reconcile_interval_s,
             pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
-        app.state.inbox_engine = autocommit(engine)
+        app.state.autocommit_engine = autocommit(engine)
         background = _start_background(app, settings)
         if settings.gc_freeze:
             freeze_startup_heap()

@@ -34,15 +34,20 @@ def can_change_order(current: OrderStatus, target: OrderStatus) -> bool:
     return target in ORDER_TRANSITIONS[current]
 
 
-def start_order(session: AsyncSession, order: Order, *, actor: str) -> None:
+# An order's birth in its history: the reason and the actor (a customer places it).
+ORDER_PLACED = ("order placed", "customer")
+
+
+def start_order(session: AsyncSession, order: Order) -> None:
     """Record the birth of an order (no 'from' state)."""
     order.status = OrderStatus.PENDING_PAYMENT
+    reason, actor = ORDER_PLACED
     session.add(
         OrderStatusHistory(
             order_id=order.id,
             from_status=None,
             to_status=OrderStatus.PENDING_PAYMENT,
-            reason="order placed",
+            reason=reason,
             actor=actor,
         )
     )

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
 
-from santap.db import SessionDep, TransactionalRoute
+from santap.db import AutocommitDep, SessionDep, TransactionalRoute, TransactionsDep
 from santap.models.base import MAX_ID
 from santap.orders import service
 from santap.orders.schemas import OrderCreate, OrderCreated, OrderRead
@@ -17,12 +17,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Order not foun
 
 
 @router.post("", status_code=201, responses={422: {"description": "Invalid order"}})
-async def create_order(data: OrderCreate, session: SessionDep) -> OrderCreated:
+async def create_order(
+    data: OrderCreate, transactions: TransactionsDep, engine: AutocommitDep
+) -> OrderCreated:
     """Place an order; the server prices every line from the menu."""
-    order, token = await service.create_order(session, data=data)
-    return OrderCreated.model_validate(
-        {**OrderRead.model_validate(order).model_dump(), "access_token": token}
-    )
+    return await service.create_order(transactions, engine, data=data)
 
 
 @router.get("/{order_id}", responses=_ERRORS)

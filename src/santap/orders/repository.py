@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from santap.models import Order
 
@@ -10,14 +10,27 @@ from santap.models import Order
 async def get_order(
     session: AsyncSession, order_id: int, *, for_update: bool = False
 ) -> Order | None:
+    """The order with its lines and payments. Locked, the collections are read by later
+    statements (a statement that waited for the lock sees other rows as they were when it
+    started, under READ COMMITTED); unlocked, in the same one (one round trip, one snapshot)."""
+    query = select(Order).where(Order.id == order_id)
+    if for_update:
+        query = query.options(selectinload(Order.items), selectinload(Order.payments))
+        return await session.scalar(query.with_for_update(of=Order))
+    query = query.options(joinedload(Order.items), joinedload(Order.payments))
+    return (await session.execute(query)).unique().scalar_one_or_none()
+
+
+async def lock_order_with_items(session: AsyncSession, order_id: int) -> Order | None:
+    """The order locked, with its lines (which never change) in the same query; its payments
+    are for a query after this one (see ``get_order``)."""
     query = (
         select(Order)
         .where(Order.id == order_id)
-        .options(selectinload(Order.items), selectinload(Order.payments))
+        .options(joinedload(Order.items))
+        .with_for_update(of=Order)
     )
-    if for_update:
-        query = query.with_for_update(of=Order)
-    return await session.scalar(query)
+    return (await session.execute(query)).unique().scalar_one_or_none()
 
 
 async def lock_order(session: AsyncSession, order_id: int) -> Order | None:

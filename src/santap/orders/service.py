@@ -3,15 +3,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from santap import state_machine
+from santap.db import Transactions
 from santap.errors import NotFound, Unprocessable
 from santap.menu import service as menu_service
 from santap.models import Order, OrderItem, OrderStatus
-from santap.orders import repository
-from santap.orders.schemas import OrderCreate
+from santap.models.base import utcnow
+from santap.orders import placing, repository
+from santap.orders.placing import PlacedLine
+from santap.orders.schemas import OrderCreate, OrderCreated, OrderItemRead, OrderRead
 
 
 class OrderNotFound(NotFound):
@@ -35,8 +39,60 @@ def token_matches(order: Order, token: str | None) -> bool:
     return hmac.compare_digest(hash_token(token), order.access_token_hash)
 
 
-async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Order, str]:
-    """Price every line from the database and store the order; returns it with its token."""
+async def create_order(
+    transactions: Transactions, engine: AsyncEngine, *, data: OrderCreate
+) -> OrderCreated:
+    """Price every line from the database and store the order; returns it with its token.
+    On PostgreSQL one statement on ``engine`` (autocommit) does it all (``placing``)."""
+    token = secrets.token_urlsafe(32)
+    if engine.dialect.name != "postgresql":
+        async with transactions.begin() as session:
+            order = await _create_with_orm(session, data=data, token=token)
+            return OrderCreated(**OrderRead.model_validate(order).model_dump(), access_token=token)
+    for _ in range(2):
+        now = utcnow()
+        async with engine.connect() as connection:
+            placed = await placing.place(
+                connection, data=data, token_hash=hash_token(token), now=now
+            )
+        if placed is not None:
+            order_id, lines = placed
+            return _created(order_id, lines, data=data, now=now, token=token)
+        async with transactions.begin() as session:
+            await _priced_lines(session, data)  # raises, naming the refused lines
+        # Every line is orderable now: an item came back between the two reads. Again.
+    raise ItemNotOrderable("The menu changed while ordering; try again")
+
+
+def _created(
+    order_id: int, lines: list[PlacedLine], *, data: OrderCreate, now: datetime, token: str
+) -> OrderCreated:
+    return OrderCreated(
+        id=order_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        total_amount=sum(line.subtotal for line in lines),
+        table_number=data.table_number or None,
+        customer_name=data.customer_name or None,
+        items=[
+            OrderItemRead(
+                menu_item_id=line.menu_item_id,
+                name=line.name,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                subtotal=line.subtotal,
+                note=line.note,
+            )
+            for line in lines
+        ],
+        created_at=now,
+        updated_at=now,
+        paid_at=None,
+        payments=[],
+        access_token=token,
+    )
+
+
+async def _priced_lines(session: AsyncSession, data: OrderCreate) -> list[OrderItem]:
     menu = await menu_service.items_for_order(
         session, item_ids=[line.menu_item_id for line in data.items]
     )
@@ -48,7 +104,7 @@ async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Ord
     if missing:
         fields = ", ".join(str(entry["field"]) for entry in missing)
         raise ItemNotOrderable(f"Unknown or unavailable menu item at {fields}", details=missing)
-    lines = [
+    return [
         OrderItem(
             menu_item_id=line.menu_item_id,
             name=menu[line.menu_item_id].name,
@@ -58,7 +114,10 @@ async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Ord
         )
         for line in data.items
     ]
-    token = secrets.token_urlsafe(32)
+
+
+async def _create_with_orm(session: AsyncSession, *, data: OrderCreate, token: str) -> Order:
+    lines = await _priced_lines(session, data)
     order = Order(
         access_token_hash=hash_token(token),
         table_number=data.table_number or None,
@@ -70,13 +129,20 @@ async def create_order(session: AsyncSession, *, data: OrderCreate) -> tuple[Ord
     )
     repository.add(session, order)
     await session.flush()
-    state_machine.start_order(session, order, actor="customer")
+    state_machine.start_order(session, order)
     await session.flush()
-    return order, token
+    return order
 
 
 async def get_order(session: AsyncSession, *, order_id: int, for_update: bool = False) -> Order:
     order = await repository.get_order(session, order_id, for_update=for_update)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def lock_order_with_items(session: AsyncSession, *, order_id: int) -> Order:
+    order = await repository.lock_order_with_items(session, order_id)
     if order is None:
         raise OrderNotFound(order_id)
     return order

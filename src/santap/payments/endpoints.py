@@ -115,7 +115,7 @@ async def midtrans_notification(request: Request) -> Response:
         raise PayloadTooLarge("Notification body is too large")
     outcome = await inbox.receive(
         Transactions(state.sessionmaker),
-        state.inbox_engine,
+        state.autocommit_engine,
         raw=raw,
         source_ip=source_ip,
         gateway=state.payment_gateway,

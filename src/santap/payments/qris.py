@@ -35,7 +35,7 @@ from santap.gateways.midtrans import (
 from santap.models import Order, OrderStatus, Payment, PaymentMethod, PaymentStatus
 from santap.models.base import utcnow
 from santap.orders import service as orders_service
-from santap.payments import repository, voiding
+from santap.payments import attempts_sql, repository, voiding
 from santap.payments.gateway import PaymentGateway, gateway_failure, idempotency_key
 from santap.payments.schemas import QrisPaymentCreate, QrisPaymentRead
 from santap.payments.service import OrderNotPayable, ensure_payable, new_order_uid, qris_read
@@ -68,6 +68,7 @@ class _NewAttempt:
     amount: int
     items: list[ItemDetail]
     started_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,11 @@ async def _first_phase(
     settings: Settings,
     gateway: PaymentGateway,
 ) -> _Step:
-    order = await orders_service.get_order(session, order_id=data.order_id, for_update=True)
+    order = await orders_service.lock_order_with_items(session, order_id=data.order_id)
     by_staff = await _shows_proof(session, order, proof, settings)
     ensure_payable(order, data.amount)
     now = utcnow()
-    attempts = await repository.open_qris_attempts(session, order.id)
+    attempts = await repository.open_qris_attempts(session, order.id)  # after the lock
     for attempt in attempts:
         if attempt.status == PaymentStatus.PENDING and _live(attempt, now):
             return _Step(live=qris_read(attempt))
@@ -163,24 +164,48 @@ def _live(attempt: Payment, now: datetime) -> bool:
 async def _add_attempt(
     session: AsyncSession, order: Order, gateway: PaymentGateway, now: datetime
 ) -> _NewAttempt:
-    payment = Payment(
-        order_id=order.id,
-        method=PaymentMethod.QRIS,
-        order_uid=new_order_uid(order.id),
-        amount=order.total_amount,
-        status=PaymentStatus.CREATING,
-        expires_at=now + timedelta(minutes=gateway.expiry_minutes),
-    )
-    repository.add(session, payment)
-    await session.flush()
-    state_machine.start_payment(session, payment, reason="qris attempt created", actor="customer")
+    values: dict[str, Any] = {
+        "order_id": order.id,
+        "method": PaymentMethod.QRIS.value,
+        "order_uid": new_order_uid(order.id),
+        "amount": order.total_amount,
+        "status": PaymentStatus.CREATING.value,
+        "expires_at": now + timedelta(minutes=gateway.expiry_minutes),
+        "refunded_amount": 0,
+        "needs_refund": False,
+        "amount_mismatch": False,
+        "fraud_challenge": False,
+    }
+    reason, actor = "qris attempt created", "customer"
+    if _is_postgresql(session):
+        payment_id = await attempts_sql.insert_attempt(
+            session, values=values, reason=reason, actor=actor, now=now
+        )
+    else:
+        payment = Payment(**values)
+        repository.add(session, payment)
+        await session.flush()
+        state_machine.start_payment(session, payment, reason=reason, actor=actor)
+        payment_id = payment.id
     items = [
         ItemDetail(
             id=str(item.menu_item_id), name=item.name, price=item.unit_price, quantity=item.quantity
         )
         for item in order.items
     ]
-    return _NewAttempt(payment.id, order.id, payment.order_uid, payment.amount, items, now)
+    return _NewAttempt(
+        payment_id,
+        order.id,
+        values["order_uid"],
+        values["amount"],
+        items,
+        now,
+        values["expires_at"],
+    )
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def _close_expiring(
@@ -223,6 +248,8 @@ async def _open(
         async with transactions.begin() as session:
             await _record_failure(session, attempt, exc)
         raise gateway_failure(exc, for_staff=by_staff) from exc
+    if await _opened_as_expected(transactions, attempt, fields):
+        return qris_read(_opened(attempt, fields)), True
     async with transactions.begin() as session:
         payment = await _record_opened(session, attempt, fields)
         answer = qris_read(payment)
@@ -267,6 +294,44 @@ async def _ask_midtrans(
     if charge.expiry_time is not None:
         fields["expires_at"] = charge.expiry_time
     return fields
+
+
+async def _opened_as_expected(
+    transactions: Transactions, attempt: _NewAttempt, fields: dict[str, Any]
+) -> bool:
+    """The usual case in one statement on PostgreSQL: the attempt is still ``creating`` and
+    its order still awaits payment, so it goes ``pending``. False (nothing written) when
+    anything moved meanwhile, and always on SQLite: ``_record_opened`` then decides."""
+    engine = transactions.autocommit_engine
+    if engine.dialect.name != "postgresql":
+        return False
+    assert state_machine.can_change_payment(PaymentStatus.CREATING, PaymentStatus.PENDING)
+    async with engine.connect() as connection:
+        return await attempts_sql.open_attempt(
+            connection,
+            attempt_id=attempt.payment_id,
+            order_id=attempt.order_id,
+            fields=fields,
+            reason="opened at midtrans",
+            actor="customer",
+            now=utcnow(),
+        )
+
+
+def _opened(attempt: _NewAttempt, fields: dict[str, Any]) -> Payment:
+    """The attempt as ``_opened_as_expected`` left it, for the answer (not in a session)."""
+    payment = Payment(
+        id=attempt.payment_id,
+        order_id=attempt.order_id,
+        order_uid=attempt.order_uid,
+        amount=attempt.amount,
+        method=PaymentMethod.QRIS,
+        status=PaymentStatus.PENDING,
+        expires_at=attempt.expires_at,
+    )
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    return payment
 
 
 async def _locked_attempt(session: AsyncSession, attempt: _NewAttempt) -> tuple[Order, Payment]:
