@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -95,7 +96,16 @@ def autocommit(bind: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEng
         return engine
     if engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    # Made once per engine: making one costs more than the statement it runs.
+    made = _AUTOCOMMIT.get(engine.sync_engine)
+    if made is None:
+        made = _AUTOCOMMIT[engine.sync_engine] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return made
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 def create_sessionmaker(

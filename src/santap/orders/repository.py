@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+import functools
+from typing import Any
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -24,13 +27,19 @@ async def get_order(
 async def lock_order_with_items(session: AsyncSession, order_id: int) -> Order | None:
     """The order locked, with its lines (which never change) in the same query; its payments
     are for a query after this one (see ``get_order``)."""
-    query = (
+    rows = await session.execute(_lock_order_with_items(), {"order_id": order_id})
+    return rows.unique().scalar_one_or_none()
+
+
+@functools.cache
+def _lock_order_with_items() -> Any:
+    # Built once: on the QRIS path, building it cost as much as running it.
+    return (
         select(Order)
-        .where(Order.id == order_id)
+        .where(Order.id == bindparam("order_id"))
         .options(joinedload(Order.items))
         .with_for_update(of=Order)
     )
-    return (await session.execute(query)).unique().scalar_one_or_none()
 
 
 async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
