@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -211,6 +212,34 @@ async def test_a_killed_listener_connection_loses_no_notification(
         assert listener.running
 
 
+async def _acknowledged_settlement(
+    client: httpx.AsyncClient, demo_menu: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    return order, payment
+
+
+def _after_the_first_read(
+    monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Awaitable[None]]
+) -> list[int]:
+    """Run ``meanwhile`` between the applier's first read of where rows stand and its write;
+    the returned list counts the reads."""
+    reads: list[int] = []
+    real_standings = inbox_sql.standings
+
+    async def standings(*args: Any, **kwargs: Any) -> Any:
+        found = await real_standings(*args, **kwargs)
+        reads.append(1)
+        if len(reads) == 1:
+            await meanwhile()
+        return found
+
+    monkeypatch.setattr(inbox_sql, "standings", standings)
+    return reads
+
+
 @pytest.mark.postgresql_only  # SQLite applies through the ORM under its write lock: no stale read
 @pytest.mark.parametrize("settings_overrides", [HELD])
 async def test_an_order_cancelled_after_the_applier_read_it_is_not_paid(
@@ -224,29 +253,20 @@ async def test_an_order_cancelled_after_the_applier_read_it_is_not_paid(
     """The applier plans on what it read; an order that moved before the write (cancelled
     here, between PostgreSQL's read and its one-statement write) is planned again: the
     settlement is flagged for a refund instead of paying a cancelled order."""
-    order, payment = await order_with_qris(client, demo_menu)
-    body = notification(payment["order_uid"], "settlement", "35000.00")
-    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
-    reads = 0
-    real_standings = inbox_sql.standings
+    order, payment = await _acknowledged_settlement(client, demo_menu)
 
-    async def standings_then_cancel(*args: Any, **kwargs: Any) -> Any:
-        nonlocal reads
-        reads += 1
-        found = await real_standings(*args, **kwargs)
-        if reads == 1:
-            cancelled = await client.post(
-                f"/api/v1/admin/orders/{order['id']}/cancel",
-                json={"reason": "walked out"},
-                headers=admin_headers,
-            )
-            assert cancelled.status_code == 200, cancelled.text
-        return found
+    async def cancel() -> None:
+        cancelled = await client.post(
+            f"/api/v1/admin/orders/{order['id']}/cancel",
+            json={"reason": "walked out"},
+            headers=admin_headers,
+        )
+        assert cancelled.status_code == 200, cancelled.text
 
-    monkeypatch.setattr(inbox_sql, "standings", standings_then_cancel)
+    reads = _after_the_first_read(monkeypatch, cancel)
     outcomes = await applier.apply_due(sessionmaker, app.state.payment_gateway)
     assert outcomes == {"applied": 1}
-    assert reads == 2  # the write found the order moved: read again, planned again
+    assert len(reads) == 2  # the write found the order moved: read again, planned again
     assert (await get_order(client, order))["status"] == "cancelled"
     flagged = await client.get("/api/v1/admin/payments?flag=needs_refund", headers=admin_headers)
     assert [p["order_uid"] for p in flagged.json()] == [payment["order_uid"]]
@@ -272,20 +292,15 @@ async def test_an_order_paid_elsewhere_after_the_applier_read_it_is_not_paid_twi
 ) -> None:
     """Only the order moved (another writer paid it) while the attempt stayed pending: the
     write's check on the order's status catches that too."""
-    order, payment = await order_with_qris(client, demo_menu)
-    body = notification(payment["order_uid"], "settlement", "35000.00")
-    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
-    real_standings = inbox_sql.standings
+    order, payment = await _acknowledged_settlement(client, demo_menu)
 
-    async def standings_then_pay_order(*args: Any, **kwargs: Any) -> Any:
-        found = await real_standings(*args, **kwargs)
+    async def pay_the_order() -> None:
         async with sessionmaker.begin() as session:
             await session.execute(
                 update(Order).where(Order.id == order["id"]).values(status=OrderStatus.PAID)
             )
-        return found
 
-    monkeypatch.setattr(inbox_sql, "standings", standings_then_pay_order)
+    _after_the_first_read(monkeypatch, pay_the_order)
     assert await applier.apply_due(sessionmaker, app.state.payment_gateway) == {"applied": 1}
     async with sessionmaker() as session:
         paid = await session.scalar(
@@ -308,22 +323,17 @@ async def test_an_attempt_expired_after_the_applier_read_it_is_paid_from_expired
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Only the attempt moved: the history row says where it really came from."""
-    order, payment = await order_with_qris(client, demo_menu)
-    body = notification(payment["order_uid"], "settlement", "35000.00")
-    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
-    real_standings = inbox_sql.standings
+    order, payment = await _acknowledged_settlement(client, demo_menu)
 
-    async def standings_then_expire(*args: Any, **kwargs: Any) -> Any:
-        found = await real_standings(*args, **kwargs)
+    async def expire_the_attempt() -> None:
         async with sessionmaker.begin() as session:
             await session.execute(
                 update(Payment)
                 .where(Payment.order_uid == payment["order_uid"])
                 .values(status=PaymentStatus.EXPIRED)
             )
-        return found
 
-    monkeypatch.setattr(inbox_sql, "standings", standings_then_expire)
+    _after_the_first_read(monkeypatch, expire_the_attempt)
     assert await applier.apply_due(sessionmaker, app.state.payment_gateway) == {"applied": 1}
     assert (await get_order(client, order))["status"] == "paid"
     async with sessionmaker() as session:
