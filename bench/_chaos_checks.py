@@ -147,6 +147,11 @@ def _truth_mismatches(snapshot: Snapshot) -> list[str]:
             # The charge failed or timed out: the customer never saw a QR to pay, though a
             # timed-out charge may live on at Midtrans until it expires (counted as ghosts).
             continue
+        if status == "pending" and truth == "pending":
+            # A QR the kill kept from its customer (cut after the attempt went pending): both
+            # sides still wait, and it expires at Midtrans on its own. Its order must still be
+            # awaiting payment, which the plan check holds it to.
+            continue
         if status == "cancelled" and truth is None:
             # A creation cut off by the kill before Midtrans was asked, closed by reconciliation.
             continue

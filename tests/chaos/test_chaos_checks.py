@@ -104,3 +104,14 @@ def test_each_check_reports_its_breakage(breakage: str) -> None:
     verdict = check(snapshot, planned, forged)
     assert verdict.numbers[name] > 0, verdict.numbers
     assert any(failure.startswith(name) for failure in verdict.failures)
+
+
+def test_a_qr_the_kill_kept_from_its_customer_passes_while_both_sides_wait() -> None:
+    snapshot, planned, forged = copy.deepcopy(_consistent())
+    snapshot.orders[3] = "pending_payment"
+    snapshot.payments.append({**snapshot.payments[1], "id": 3, "order_id": 3, "order_uid": "U3"})
+    snapshot.payments[-1]["status"] = "pending"
+    snapshot.truth["U3"] = "pending"
+    assert check(snapshot, planned, forged).failures == []
+    snapshot.truth["U3"] = "settlement"  # paid at Midtrans but pending here: still a failure
+    assert check(snapshot, planned, forged).failures
