@@ -25,7 +25,13 @@ from santap.models import (
 from santap.payments import applier, inbox_sql
 from tests.fixtures.database import another_instance
 from tests.fixtures.inbox import WEBHOOK_PATH, applied
-from tests.fixtures.payments import HeldMidtrans, get_order, notification, order_with_qris
+from tests.fixtures.payments import (
+    HeldMidtrans,
+    get_order,
+    notification,
+    order_with_qris,
+    pay_with_notifications_lost,
+)
 
 NO_VERIFY = {"MIDTRANS_VERIFY_STATUS": False}
 HELD = {**NO_VERIFY, "SANTAP_APPLIER": False}
@@ -342,3 +348,30 @@ async def test_an_attempt_expired_after_the_applier_read_it_is_paid_from_expired
         )
     assert last is not None
     assert (last.from_status, last.to_status) == ("expired", "paid")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"SANTAP_APPLIER": False}])
+async def test_an_unexpected_error_checking_one_row_does_not_stop_the_rest_of_its_batch(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    simulator: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payments = [(await order_with_qris(client, demo_menu))[1] for _ in range(2)]
+    for payment in payments:
+        await pay_with_notifications_lost(simulator, payment["order_uid"])
+        body = notification(payment["order_uid"], "settlement", "35000.00")
+        assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    midtrans = app.state.payment_gateway.client
+    real_status = midtrans.get_status
+
+    async def broken_for_the_first(order_uid: str, *args: Any, **kwargs: Any) -> Any:
+        if order_uid == payments[0]["order_uid"]:
+            raise RuntimeError("unexpected")
+        return await real_status(order_uid, *args, **kwargs)
+
+    monkeypatch.setattr(midtrans, "get_status", broken_for_the_first)
+    outcomes = await applier.apply_due(sessionmaker, app.state.payment_gateway)
+    assert outcomes == {"applied": 1, "queued": 1}

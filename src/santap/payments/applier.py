@@ -73,7 +73,12 @@ async def apply_due(
 
     async def verify(row: Claimed) -> inbox.Verification | None:
         async with gate:
-            return await _verify(row, gateway)
+            try:
+                return await _verify(row, gateway)
+            except Exception:
+                # Never the batch's end: this row waits for a retry like a failed check.
+                logger.exception("checking notification %d failed unexpectedly", row.id)
+                return inbox.Verification(error="status check failed unexpectedly")
 
     verified = await asyncio.gather(*(verify(row) for row in claimed))
     standing: dict[int, Standing | None] = {}
