@@ -47,7 +47,11 @@ async def listen(
         raise ListenerLost("the LISTEN connection was closed")
     finally:
         if not connection.is_closed():
-            await connection.close(timeout=2)
+            try:
+                await connection.close(timeout=2)
+            except BaseException:
+                connection.terminate()  # cancelled or timed out while closing: never leak it
+                raise
 
 
 def _caller(callback: Callable[[], None]) -> Callable[..., None]:
