@@ -140,7 +140,7 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:
     app.state.background = tasks
     if not settings.applier:
         return tasks
-    tasks.append(Supervised("applier", applier.run).start())
+    tasks.append(Supervised("applier", applier.run, request_stop=applier.request_stop).start())
     engine: AsyncEngine = app.state.engine
     if engine.dialect.name == "postgresql":
 

@@ -375,3 +375,32 @@ async def test_an_unexpected_error_checking_one_row_does_not_stop_the_rest_of_it
     monkeypatch.setattr(midtrans, "get_status", broken_for_the_first)
     outcomes = await applier.apply_due(sessionmaker, app.state.payment_gateway)
     assert outcomes == {"applied": 1, "queued": 1}
+
+
+@pytest.mark.parametrize("settings_overrides", [HELD])
+async def test_a_shutdown_lets_the_batch_in_hand_finish(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order, payment = await order_with_qris(client, demo_menu)
+    body = notification(payment["order_uid"], "settlement", "35000.00")
+    assert (await client.post(WEBHOOK_PATH, json=body)).json() == {"status": "accepted"}
+    entered, release = asyncio.Event(), asyncio.Event()
+    real = applier.apply_one
+
+    async def held(*args: Any, **kwargs: Any) -> str:
+        entered.set()
+        await release.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(applier, "apply_one", held)
+    async with _instance(settings) as other:
+        other.state.applier.wake()
+        await asyncio.wait_for(entered.wait(), timeout=5)
+        # The shutdown starts while the row is in hand; the row is let go a moment later.
+        asyncio.get_running_loop().call_later(0.2, release.set)
+    assert (await get_order(client, order))["status"] == "paid"
+    assert await _statuses(sessionmaker) == [("applied", True)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,6 +27,7 @@ from santap.payments.gateway import PaymentGateway
 from santap.payments.settlement import GatewayReport, Standing, log_plan, plan_report
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 64
 CONCURRENCY = 16
@@ -80,7 +82,7 @@ async def apply_due(
                 logger.exception("checking notification %d failed unexpectedly", row.id)
                 return inbox.Verification(error="status check failed unexpectedly")
 
-    verified = await asyncio.gather(*(verify(row) for row in claimed))
+    verified = await _all(verify(row) for row in claimed)
     standing: dict[int, Standing | None] = {}
     if engine.dialect.name == "postgresql":
         async with engine.connect() as connection:
@@ -93,9 +95,17 @@ async def apply_due(
             )
 
     outcomes: dict[str, int] = {}
-    for outcome in await asyncio.gather(*map(apply, claimed, verified)):
+    for outcome in await _all(map(apply, claimed, verified)):
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run them concurrently. Unlike ``gather``, a cancellation waits for every one to end
+    (a half-applied row rolls back and returns its connection) before it goes on."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(coroutine) for coroutine in coroutines]
+    return [task.result() for task in tasks]
 
 
 async def _verify(row: Claimed, gateway: PaymentGateway) -> inbox.Verification | None:
@@ -220,6 +230,7 @@ class Applier:
         self._gateway = gateway
         self._sweep_s = sweep_s
         self._wake = asyncio.Event()
+        self._stopping = False
         self._started = 0
         self._finished = 0
         self._passed = asyncio.Condition()
@@ -228,15 +239,23 @@ class Applier:
         """Something was acknowledged (here, or elsewhere): look now."""
         self._wake.set()
 
+    def request_stop(self) -> None:
+        """Finish the batch in hand, then end ``run``: what is claimed but not reached waits
+        for its lease, as after a crash."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), self._sweep_s)
             except TimeoutError:
                 pass
             self._wake.clear()
+            if self._stopping:
+                return
             self._started += 1
-            while await apply_due(self._sessionmaker, self._gateway):
+            while await apply_due(self._sessionmaker, self._gateway) and not self._stopping:
                 pass
             async with self._passed:
                 self._finished += 1
