@@ -14,7 +14,12 @@ from santap.simulator import Simulator
 from tests.fixtures.database import backends, make_settings, prepare_database, running_app
 from tests.fixtures.inbox import WEBHOOK_PATH, applied
 
-pytest_plugins = ["tests.fixtures.staff", "tests.fixtures.logs", "tests.fixtures.payments"]
+pytest_plugins = [
+    "tests.fixtures.staff",
+    "tests.fixtures.logs",
+    "tests.fixtures.payments",
+    "tests.fixtures.live",
+]
 
 
 @pytest.fixture(scope="session", params=backends())

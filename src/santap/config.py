@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # How often the applier looks for due notifications without being woken (retries, and
     # rows whose applier died).
     applier_sweep_s: float = Field(5.0, gt=0, validation_alias="SANTAP_APPLIER_SWEEP_S")
+    # Live event streams (Server-Sent Events) one process holds at most; beyond it, a new
+    # stream is answered 503 with Retry-After.
+    max_streams: int = Field(2000, ge=1, validation_alias="SANTAP_MAX_STREAMS")
     # Request bodies larger than this are refused with 413 while they are read (the webhook
     # has its own, smaller limit).
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="SANTAP_MAX_BODY_BYTES")

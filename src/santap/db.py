@@ -25,7 +25,9 @@ from santap.errors import SantapError
 READ_ONLY = "santap_read_only"
 
 
-def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, pool_size: int | None = None, **kwargs: Any
+) -> AsyncEngine:
     # SQL arguments (password hashes, notification bodies) stay out of logs and error messages.
     kwargs.setdefault("hide_parameters", True)
     if settings.is_sqlite:
@@ -36,7 +38,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         return engine
     engine = create_async_engine(
         settings.async_database_url,
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
         # No overflow: SQLAlchemy closes an overflow connection as soon as the pool has
         # ``pool_size`` idle, so bursty load above the pool opened and closed connections all
         # the time (a third of them, with 32 requests in flight on 20 + 10; each costs a

@@ -22,6 +22,10 @@ from santap.bodylimit import install_body_limit
 from santap.config import Settings
 from santap.db import READ_ONLY, autocommit, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
+from santap.events.endpoints import router as events_router
+from santap.events.hub import Hub
+from santap.events.repository import CHANNEL as EVENTS_CHANNEL
+from santap.events.shutdown import close_streams_on_server_exit
 from santap.gateways.midtrans import MidtransClient
 from santap.inprocess import InProcessTransport
 from santap.listen import listen
@@ -46,6 +50,9 @@ from santap.supervise import Supervised
 logger = logging.getLogger(__name__)
 
 SIMULATOR_PATH = "/_simulator"
+# The event hub's own connections (sequencing, reading, a stream's replay), apart from the
+# requests' pool so that streams never wait for, nor hold, a request's connection.
+EVENTS_POOL_SIZE = 3
 # Not a secret: the built-in simulator signs with it, and no real money can move through it.
 SIMULATOR_SERVER_KEY = "SB-Mid-server-SANTAP-SIMULATOR"
 
@@ -79,12 +86,22 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             pending_min_age=timedelta(seconds=settings.reconcile_min_age_s),
         )
         app.state.autocommit_engine = autocommit(engine)
+        events_engine = create_engine(settings, pool_size=EVENTS_POOL_SIZE)
+        app.state.hub = Hub(
+            events_engine,
+            writes_on=engine,
+            max_streams=settings.max_streams,
+            poll_s=_events_poll_s(engine),
+        )
+        app.state.event_reader = app.state.hub.reader
+        close_streams_on_server_exit(app.state.hub)
         background = _start_background(app, settings)
         if settings.gc_freeze:
             freeze_startup_heap()
         try:
             yield
         finally:
+            app.state.hub.close_streams()
             for task in reversed(background):
                 await task.stop()
             await stop_reconciler(reconciler)
@@ -92,6 +109,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
             if simulator is not None:
                 await simulator.aclose()
             await engine.dispose()
+            await events_engine.dispose()
 
     app = FastAPI(
         title="Santap",
@@ -112,6 +130,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     install_observability(app, settings)
     for router in (
         webhook_router,
+        events_router,
         menu_router,
         orders_router,
         auth_router,
@@ -138,17 +157,32 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Supervised]:
     app.state.applier = applier
     tasks: list[Supervised] = []
     app.state.background = tasks
-    if not settings.applier:
-        return tasks
-    tasks.append(Supervised("applier", applier.run, request_stop=applier.request_stop).start())
+    hub: Hub = app.state.hub
+    tasks.append(Supervised("events", hub.run, request_stop=hub.close_streams).start())
+    if settings.applier:
+        tasks.append(Supervised("applier", applier.run, request_stop=applier.request_stop).start())
     engine: AsyncEngine = app.state.engine
     if engine.dialect.name == "postgresql":
+        channels = {EVENTS_CHANNEL: hub.wake}
+        if settings.applier:
+            channels[INBOX_CHANNEL] = applier.wake
+
+        def connected() -> None:
+            # After a (re)connection: catch up on whatever was committed meanwhile.
+            for wake in channels.values():
+                wake()
 
         async def listener() -> None:
-            await listen(engine, {INBOX_CHANNEL: applier.wake}, on_connect=applier.wake)
+            await listen(engine, channels, on_connect=connected)
 
         tasks.append(Supervised("listener", listener).start())
     return tasks
+
+
+def _events_poll_s(engine: AsyncEngine) -> float:
+    """The hub's safety-net look: PostgreSQL's NOTIFY wakes it, and so do this process's
+    commits on SQLite; a periodic look covers a notification lost with its connection."""
+    return 5.0 if engine.dialect.name == "postgresql" else 1.0
 
 
 def _summaries_from_docstrings(routes: Sequence[BaseRoute]) -> None:

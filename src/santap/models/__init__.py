@@ -2,6 +2,7 @@
 
 from santap.models.audit import AuditLog
 from santap.models.base import Base
+from santap.models.event import OrderEvent
 from santap.models.menu import MenuCategory, MenuItem
 from santap.models.order import Order, OrderItem, OrderStatus, OrderStatusHistory
 from santap.models.payment import (
@@ -23,6 +24,7 @@ __all__ = [
     "Notification",
     "Order",
     "OrderItem",
+    "OrderEvent",
     "OrderStatus",
     "OrderStatusHistory",
     "Staff",

@@ -31,6 +31,8 @@ _PATTERNS = (
     re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/-]{8,}=*", re.IGNORECASE),
     # Password hashes (e.g. SQL arguments dumped by a driver's debug log).
     re.compile(r"\$argon2(?:id|i|d)\$[A-Za-z0-9+/=,$.-]+"),
+    # A token in a URL's query (event streams, which browsers cannot give a header).
+    re.compile(r"(?<=[?&]access_token=)[^&\s\"']+"),
 )
 
 # Libraries whose DEBUG output dumps SQL statements with their arguments (password hashes,
@@ -91,6 +93,23 @@ class RedactSecrets(logging.Filter):
 
 
 _PLAIN = logging.Formatter()
+
+
+class RedactArguments(logging.Filter):
+    """Cleans each string argument of a record the way ``RedactSecrets`` cleans a message,
+    keeping the arguments' shape: for a logger whose own formatter unpacks them (uvicorn's
+    access log), before whatever handler it writes through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._redact = RedactSecrets().redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._redact(value) if isinstance(value, str) else value for value in record.args
+            )
+        return True
 
 
 def _keep_scheme(match: re.Match[str]) -> str:

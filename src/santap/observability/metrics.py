@@ -73,6 +73,14 @@ INBOX_UNAPPLIED = Gauge(
     "santap_inbox_unapplied",
     "Validly signed notifications stored but not applied yet (computed at scrape time).",
 )
+OPEN_STREAMS = Gauge(
+    "santap_event_streams_open",
+    "Server-Sent Event streams open in this process.",
+)
+STREAMS_DROPPED = Counter(
+    "santap_event_streams_dropped",
+    "Event streams closed because their client fell too far behind (it resumes).",
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -95,6 +103,18 @@ def observe_applied(outcome: str, seconds: float) -> None:
 
 def count_task_restart(task: str) -> None:
     TASK_RESTARTS.labels(task=task).inc()
+
+
+def stream_opened() -> None:
+    OPEN_STREAMS.inc()
+
+
+def stream_closed() -> None:
+    OPEN_STREAMS.dec()
+
+
+def count_stream_dropped() -> None:
+    STREAMS_DROPPED.inc()
 
 
 def set_db_gauges(
