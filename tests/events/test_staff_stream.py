@@ -66,6 +66,7 @@ async def test_cash_a_kitchen_move_and_a_cancel_reach_the_staff_stream(
     ids = [int(e.id) for e in (new, *paid, preparing, cancel)]
     assert ids == sorted(set(ids))  # each once, in the order they happened
     assert json.loads(cancel.data) == {
+        "order_id": placed["id"],
         "status": "cancelled",
         "from": "pending_payment",
         "reason": "customer left",
@@ -109,6 +110,7 @@ async def test_a_payment_flag_reaches_the_staff_stream(
         await source.nothing_more()
     assert flag.event == "payment_flag"
     assert json.loads(flag.data) == {
+        "order_id": order["id"],
         "payment_id": json.loads(flag.data)["payment_id"],
         "flag": "amount_mismatch",
         "set": True,

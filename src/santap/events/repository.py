@@ -49,25 +49,23 @@ def _sequence_statement() -> TextClause:
 
 
 async def sequence(engine: AsyncEngine) -> int:
-    """Give committed events without a place theirs; returns how many were placed. On
-    PostgreSQL this also tells the other processes (on commit) that there is more to read."""
-    postgres = engine.dialect.name == "postgresql"
+    """Give committed events without a place theirs; returns how many were placed, and tells
+    the other processes (on commit) that there is more to read. PostgreSQL only: SQLite's
+    triggers place each event as they write it (one writer at a time)."""
+    if engine.dialect.name != "postgresql":
+        return 0
     placed = 0
     async with engine.connect() as connection:
         while True:
-            if postgres:
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK}
-                )
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK}
+            )
             result = await connection.execute(_sequence_statement(), {"batch": _SEQUENCE_BATCH})
             count = result.rowcount
             if not count:
                 await connection.rollback()
                 return placed
-            if postgres:
-                await connection.execute(
-                    text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL}
-                )
+            await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
             await connection.commit()
             placed += count
             if count < _SEQUENCE_BATCH:

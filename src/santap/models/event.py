@@ -12,8 +12,9 @@ class OrderEvent(CreatedAt, Base):
     Rows are written by database triggers on the history tables and the payment flags, so
     every change the state machine records has its event in the same transaction, whichever
     path (ORM or Core) made it. ``id`` is the insertion order; ``seq``, the order subscribers
-    see, is assigned after commit by ``santap.events.repository.sequence`` so that it never
-    goes back (a transaction that took a lower ``id`` can commit after a higher one)."""
+    see, must never go back: on PostgreSQL a transaction that took a lower ``id`` can commit
+    after a higher one, so ``santap.events.repository.sequence`` assigns it after commit; on
+    SQLite (one writer at a time) the trigger assigns it as it writes."""
 
     __tablename__ = "order_event"
     __table_args__ = (

@@ -29,8 +29,8 @@ BEGIN
     VALUES (
         NEW.order_id,
         CASE WHEN NEW.from_status IS NULL THEN 'order_placed' ELSE 'order_status' END,
-        json_build_object('status', NEW.to_status, 'from', NEW.from_status,
-                          'reason', NEW.reason)::text,
+        json_build_object('order_id', NEW.order_id, 'status', NEW.to_status,
+                          'from', NEW.from_status, 'reason', NEW.reason)::text,
         now()
     );
     PERFORM pg_notify('santap_events', '');
@@ -41,7 +41,8 @@ CREATE FUNCTION santap_payment_history_event() RETURNS trigger AS $$
 BEGIN
     INSERT INTO order_event (order_id, kind, payload, created_at)
     SELECT p.order_id, 'payment_status',
-           json_build_object('payment_id', p.id, 'method', p.method, 'amount', p.amount,
+           json_build_object('order_id', p.order_id, 'payment_id', p.id, 'method', p.method,
+                             'amount', p.amount,
                              'status', NEW.to_status, 'from', NEW.from_status,
                              'reason', NEW.reason)::text,
            now()
@@ -55,14 +56,16 @@ BEGIN
     IF NEW.needs_refund IS DISTINCT FROM OLD.needs_refund THEN
         INSERT INTO order_event (order_id, kind, payload, created_at)
         VALUES (NEW.order_id, 'payment_flag',
-                json_build_object('payment_id', NEW.id, 'flag', 'needs_refund',
+                json_build_object('order_id', NEW.order_id, 'payment_id', NEW.id,
+                                  'flag', 'needs_refund',
                                   'set', NEW.needs_refund)::text,
                 now());
     END IF;
     IF NEW.amount_mismatch IS DISTINCT FROM OLD.amount_mismatch THEN
         INSERT INTO order_event (order_id, kind, payload, created_at)
         VALUES (NEW.order_id, 'payment_flag',
-                json_build_object('payment_id', NEW.id, 'flag', 'amount_mismatch',
+                json_build_object('order_id', NEW.order_id, 'payment_id', NEW.id,
+                                  'flag', 'amount_mismatch',
                                   'set', NEW.amount_mismatch)::text,
                 now());
     END IF;
@@ -84,26 +87,33 @@ CREATE TRIGGER payment_flag_event AFTER UPDATE OF needs_refund, amount_mismatch 
 
 # SQLAlchemy stores SQLite datetimes as text with microseconds.
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
+# SQLite has one writer at a time, so an event's place can be taken as it is written: insertion
+# order is commit order there (PostgreSQL's are placed after commit, by the hub).
+_SQLITE_NEXT_SEQ = "(SELECT coalesce(max(seq), 0) + 1 FROM order_event)"
 _SQLITE_TRIGGERS = [
     f"""
 CREATE TRIGGER order_history_event AFTER INSERT ON order_status_history
 BEGIN
-    INSERT INTO order_event (order_id, kind, payload, created_at)
+    INSERT INTO order_event (order_id, kind, payload, created_at, seq)
     VALUES (
         NEW.order_id,
         CASE WHEN NEW.from_status IS NULL THEN 'order_placed' ELSE 'order_status' END,
-        json_object('status', NEW.to_status, 'from', NEW.from_status, 'reason', NEW.reason),
-        {_SQLITE_NOW}
+        json_object('order_id', NEW.order_id, 'status', NEW.to_status, 'from', NEW.from_status,
+                    'reason', NEW.reason),
+        {_SQLITE_NOW},
+        {_SQLITE_NEXT_SEQ}
     );
 END""",
     f"""
 CREATE TRIGGER payment_history_event AFTER INSERT ON payment_status_history
 BEGIN
-    INSERT INTO order_event (order_id, kind, payload, created_at)
+    INSERT INTO order_event (order_id, kind, payload, created_at, seq)
     SELECT p.order_id, 'payment_status',
-           json_object('payment_id', p.id, 'method', p.method, 'amount', p.amount,
+           json_object('order_id', p.order_id, 'payment_id', p.id, 'method', p.method,
+                       'amount', p.amount,
                        'status', NEW.to_status, 'from', NEW.from_status, 'reason', NEW.reason),
-           {_SQLITE_NOW}
+           {_SQLITE_NOW},
+           {_SQLITE_NEXT_SEQ}
     FROM payment p WHERE p.id = NEW.payment_id;
 END""",
     *(
@@ -111,11 +121,12 @@ END""",
 CREATE TRIGGER payment_{flag}_event AFTER UPDATE OF {flag} ON payment
 WHEN NEW.{flag} IS NOT OLD.{flag}
 BEGIN
-    INSERT INTO order_event (order_id, kind, payload, created_at)
+    INSERT INTO order_event (order_id, kind, payload, created_at, seq)
     VALUES (NEW.order_id, 'payment_flag',
-            json_object('payment_id', NEW.id, 'flag', '{flag}',
+            json_object('order_id', NEW.order_id, 'payment_id', NEW.id, 'flag', '{flag}',
                         'set', json(CASE WHEN NEW.{flag} THEN 'true' ELSE 'false' END)),
-            {_SQLITE_NOW});
+            {_SQLITE_NOW},
+            {_SQLITE_NEXT_SEQ});
 END"""
         for flag in _FLAGS
     ),
