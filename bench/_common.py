@@ -164,8 +164,13 @@ def menu_item(port: int) -> int:
     raise RuntimeError("the demo menu has no available item")
 
 
-def order_flow(item_id: int, created: list[dict[str, Any]] | None = None) -> Call:
-    """A customer's path to a QR code: POST an order, then POST a QRIS payment for it."""
+def order_flow(
+    item_id: int,
+    created: list[dict[str, Any]] | None = None,
+    orders: list[dict[str, Any]] | None = None,
+) -> Call:
+    """A customer's path to a QR code: POST an order, then POST a QRIS payment for it. Each
+    QRIS answer is appended to ``created``, and its order to ``orders``, at the same index."""
     order_body = json.dumps({"items": [{"menu_item_id": item_id, "quantity": 2}]}).encode()
 
     async def call(connection: Connection, _n: int) -> str:
@@ -180,6 +185,8 @@ def order_flow(item_id: int, created: list[dict[str, Any]] | None = None) -> Cal
             raise RuntimeError(f"qris: {status} {raw[:100]!r}")
         if created is not None:
             created.append(json.loads(raw))
+        if orders is not None:
+            orders.append(order)
         return str(status)
 
     return call

@@ -43,6 +43,7 @@ from _common import (
     Result,
     free_port,
     menu_item,
+    order_flow,
     prepare_database,
     print_table,
     run_load,
@@ -84,26 +85,16 @@ class Arrivals:
 
 
 async def place(port: int, item_id: int, count: int) -> list[Placed]:
-    placed: list[Placed] = []
-    body = json.dumps({"items": [{"menu_item_id": item_id, "quantity": 1}]}).encode()
-
-    async def call(connection: Connection, _n: int) -> str:
-        status, raw = await connection.request("POST", "/api/v1/orders", body, JSON)
-        if status != 201:
-            raise RuntimeError(f"order: {status} {raw[:100]!r}")
-        order = json.loads(raw)
-        qris = json.dumps({"order_id": order["id"], "amount": order["total_amount"]}).encode()
-        proof = f"{JSON}X-Order-Token: {order['access_token']}\r\n"
-        status, raw = await connection.request("POST", "/api/v1/payments/qris", qris, proof)
-        if status != 201:
-            raise RuntimeError(f"qris: {status} {raw[:100]!r}")
-        placed.append(Placed(order["id"], order["access_token"], json.loads(raw)["order_uid"]))
-        return str(status)
-
-    result = await run_load("setup", port, SETUP_CONCURRENCY, count, call)
+    payments: list[dict[str, Any]] = []
+    orders: list[dict[str, Any]] = []
+    flow = order_flow(item_id, payments, orders)
+    result = await run_load("setup", port, SETUP_CONCURRENCY, count, flow)
     if result.errors:
         raise RuntimeError(f"creating orders failed: {result.labels}")
-    return placed
+    return [
+        Placed(order["id"], order["access_token"], payment["order_uid"])
+        for order, payment in zip(orders, payments, strict=True)
+    ]
 
 
 def sender(bodies: list[bytes], acked: dict[str, float]) -> Any:

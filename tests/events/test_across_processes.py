@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from fastapi import FastAPI
 
 from santap.config import Settings
 from santap.simulator import Simulator
-from tests.fixtures.database import another_instance
+from tests.fixtures.database import another_instance, kill_listeners
 from tests.fixtures.live import serving, stream
 from tests.fixtures.payments import order_with_qris
 
@@ -62,7 +61,7 @@ async def test_killing_the_listener_connection_loses_no_event(
     demo_menu: dict[str, int],
     cashier_headers: dict[str, str],
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    app: FastAPI,
 ) -> None:
     order, _ = await order_with_qris(client, demo_menu)
     async with (
@@ -70,13 +69,7 @@ async def test_killing_the_listener_connection_loses_no_event(
         stream(b, "/api/v1/staff/events", headers=cashier_headers) as source,
     ):
         await source.take(1)
-        async with sessionmaker.begin() as session:
-            killed = await session.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
-                )
-            )
+        killed = await kill_listeners(app.state.engine)
         assert killed == 2  # A's and B's: whatever B hears now, it hears by catching up
         cancelled = await client.post(
             f"/api/v1/admin/orders/{order['id']}/cancel",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from santap.config import Settings
@@ -23,7 +23,7 @@ from santap.models import (
     PaymentStatusHistory,
 )
 from santap.payments import applier, inbox_sql
-from tests.fixtures.database import another_instance
+from tests.fixtures.database import another_instance, kill_listeners
 from tests.fixtures.inbox import WEBHOOK_PATH, applied
 from tests.fixtures.payments import (
     HeldMidtrans,
@@ -196,17 +196,11 @@ async def test_a_killed_listener_connection_loses_no_notification(
     client: httpx.AsyncClient,
     demo_menu: dict[str, int],
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    app: FastAPI,
 ) -> None:
     async with _instance(settings, **NO_SWEEP) as other:
         await asyncio.sleep(0.5)
-        async with sessionmaker.begin() as session:
-            killed = await session.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
-                )
-            )
+        killed = await kill_listeners(app.state.engine)
         assert killed == 2  # this app's (it listens for live events) and the other's
         # Acknowledged while the listener is down: caught up when it reconnects.
         order, payment = await order_with_qris(client, demo_menu)
