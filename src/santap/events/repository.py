@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from santap.db import autocommit
 from santap.models import OrderEvent
 
 # NOTIFY channel of the triggers that write events, and of the sequencer once it has placed
 # them (other processes then read them).
 CHANNEL = "santap_events"
-# Serializes sequencers across processes (pg_advisory_xact_lock's key; any constant).
-_SEQUENCER_LOCK = 7_261_031_004
+_SEQUENCE = text("SELECT santap_sequence_events(:batch)")
 # Rows placed per statement; a backlog is placed over several.
 _SEQUENCE_BATCH = 2_000
 
@@ -34,39 +33,17 @@ class Event:
         return cls(row.seq, row.order_id, row.kind, row.payload, row.created_at)
 
 
-@cache
-def _sequence_statement() -> TextClause:
-    # seq continues from the highest one given so far, in id order. Run under the sequencer
-    # lock, after every earlier sequencer committed, so seq only ever grows in the order
-    # subscribers can see rows: a row committed later gets a later seq even if its id is lower.
-    return text(
-        "UPDATE order_event SET seq = numbered.seq FROM ("
-        " SELECT id, (SELECT coalesce(max(seq), 0) FROM order_event)"
-        "   + row_number() OVER (ORDER BY id) AS seq"
-        " FROM order_event WHERE seq IS NULL ORDER BY id LIMIT :batch"
-        ") AS numbered WHERE order_event.id = numbered.id"
-    )
-
-
 async def sequence(engine: AsyncEngine) -> int:
     """Give committed events without a place theirs; returns how many were placed, and tells
-    the other processes (on commit) that there is more to read. PostgreSQL only: SQLite's
-    triggers place each event as they write it (one writer at a time)."""
+    the other processes (on commit) that there is more to read. PostgreSQL only, one round
+    trip per batch (the migration's ``santap_sequence_events``); SQLite's triggers place each
+    event as they write it (one writer at a time)."""
     if engine.dialect.name != "postgresql":
         return 0
     placed = 0
-    async with engine.connect() as connection:
+    async with autocommit(engine).connect() as connection:
         while True:
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK}
-            )
-            result = await connection.execute(_sequence_statement(), {"batch": _SEQUENCE_BATCH})
-            count = result.rowcount
-            if not count:
-                await connection.rollback()
-                return placed
-            await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-            await connection.commit()
+            count = int(await connection.scalar(_SEQUENCE, {"batch": _SEQUENCE_BATCH}) or 0)
             placed += count
             if count < _SEQUENCE_BATCH:
                 return placed

@@ -58,7 +58,9 @@ async def follow(
         while True:
             item: Event | None
             try:
-                item = await asyncio.wait_for(subscription.queue.get(), heartbeat_s)
+                # A timeout scope, not wait_for: no extra task per wait for each open stream.
+                async with asyncio.timeout(heartbeat_s):
+                    item = await subscription.queue.get()
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue

@@ -73,6 +73,30 @@ BEGIN
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
+-- Places committed events after the highest placed so far, in id order, and tells every
+-- process (on commit) that there is more to read. Under the lock, after every earlier call
+-- committed, so places only ever grow in the order rows become visible: a transaction that
+-- took a lower id can commit after one with a higher id. Each statement of a plpgsql function
+-- reads afresh under READ COMMITTED, so the UPDATE sees what the lock waited for.
+CREATE FUNCTION santap_sequence_events(batch integer) RETURNS integer AS $$
+DECLARE
+    placed integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7261031004);
+    UPDATE order_event SET seq = numbered.seq
+    FROM (
+        SELECT id, (SELECT coalesce(max(seq), 0) FROM order_event)
+                   + row_number() OVER (ORDER BY id) AS seq
+        FROM order_event WHERE seq IS NULL ORDER BY id LIMIT batch
+    ) AS numbered
+    WHERE order_event.id = numbered.id;
+    GET DIAGNOSTICS placed = ROW_COUNT;
+    IF placed > 0 THEN
+        PERFORM pg_notify('santap_events', '');
+    END IF;
+    RETURN placed;
+END $$ LANGUAGE plpgsql;
+
 CREATE TRIGGER order_history_event AFTER INSERT ON order_status_history
     FOR EACH ROW EXECUTE FUNCTION santap_order_history_event();
 
@@ -172,6 +196,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER order_history_event ON order_status_history")
         for name in ("payment_flag", "payment_history", "order_history"):
             op.execute(f"DROP FUNCTION santap_{name}_event()")
+        op.execute("DROP FUNCTION santap_sequence_events(integer)")
     else:
         for name in ("payment_needs_refund", "payment_amount_mismatch"):
             op.execute(f"DROP TRIGGER {name}_event")
