@@ -22,8 +22,9 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/santap serve
 
+# In parallel, one process per core (at most 4), each on a database of its own.
 test: $(VENV)/.dev lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
