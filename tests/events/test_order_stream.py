@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from santap.events import hub, repository
 from santap.models import OrderEvent
 from santap.simulator import Simulator
 from tests.fixtures.factories import place_order
@@ -182,3 +183,22 @@ async def test_two_streams_of_one_order_each_get_every_event(
         first, second = await one.take(2), await two.take(2)
     assert [e.id for e in first] == [e.id for e in second]
     assert sorted(e.event for e in first) == ["order_status", "payment_status"]
+
+
+async def test_a_stream_opened_while_the_hub_cannot_read_gets_503(
+    client: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order = await place_order(client, [{"menu_item_id": demo_menu["Es Teh Manis"], "quantity": 1}])
+
+    async def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(hub, "SUBSCRIBE_WAIT_S", 0.3)
+    monkeypatch.setattr(repository, "events_after", unreachable)
+    refused = await live.get(_path(order), params=_token(order))
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "live_updates_unavailable"
+    assert refused.headers["Retry-After"] == "5"

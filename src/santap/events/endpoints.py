@@ -22,7 +22,10 @@ _STREAM: dict[int | str, dict[str, Any]] = {
         "description": "Server-Sent Events: a `snapshot` first (unless resuming), then each "
         "change as it commits. Every event has an `id` to resume from.",
     },
-    503: {"description": "Too many open streams on this server; retry after Retry-After"},
+    503: {
+        "description": "Too many open streams on this server, or live updates cannot reach "
+        "the database; retry after Retry-After"
+    },
 }
 AccessToken = Annotated[
     str | None,

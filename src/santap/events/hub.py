@@ -27,7 +27,15 @@ READ_BATCH = 500
 STREAM_BUFFER = 256
 
 
+# A new stream waits this long at most for the hub's next pass (the database unreachable).
+SUBSCRIBE_WAIT_S = 10.0
+
+
 class TooManyStreams(Exception):
+    pass
+
+
+class HubUnavailable(Exception):
     pass
 
 
@@ -61,7 +69,7 @@ class Hub:
     def __init__(
         self, engine: AsyncEngine, *, writes_on: AsyncEngine, max_streams: int, poll_s: float
     ) -> None:
-        """``engine`` is the hub's own (two connections, apart from the requests' pool);
+        """``engine`` is the hub's own (a few connections, apart from the requests' pool);
         ``writes_on`` is the app's, whose commits wake it on SQLite."""
         self._engine = engine
         # Reads take no write lock on SQLite, and run in autocommit on PostgreSQL.
@@ -82,7 +90,8 @@ class Hub:
         self._passes_done = 0
         self._passed = asyncio.Condition()
         if engine.dialect.name != "postgresql":
-            # One process owns an SQLite file: its own commits are all there is to hear.
+            # No NOTIFY on SQLite: this process's own commits wake the hub at once, another
+            # process's on the same file (rare: SQLite suits one) are seen by the periodic look.
             sa_event.listen(writes_on.sync_engine, "commit", self._on_commit)
 
     @property
@@ -105,7 +114,11 @@ class Hub:
         the state the stream opens with), never delivered after it."""
         if self._count >= self._max_streams:
             raise TooManyStreams()
-        await self._caught_up()
+        try:
+            async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+                await self._caught_up()
+        except TimeoutError:
+            raise HubUnavailable() from None
         if self._stopping:
             raise TooManyStreams()
         subscription = Subscription(order_id, self._cursor)

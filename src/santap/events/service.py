@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from santap.board import service as board_service
 from santap.config import Settings
 from santap.errors import SantapError
-from santap.events.hub import Hub, Subscription, TooManyStreams
+from santap.events.hub import Hub, HubUnavailable, Subscription, TooManyStreams
 from santap.events.streams import follow, frame
 from santap.models import OrderStatus, Staff
 from santap.orders import service as orders_service
@@ -30,6 +30,17 @@ class StreamsFull(SantapError):
     def __init__(self) -> None:
         super().__init__(
             "This server holds as many live streams as it may; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+
+class LiveUpdatesUnavailable(SantapError):
+    status_code = 503
+    code = "live_updates_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Live updates cannot reach the database right now; try again shortly",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
@@ -107,6 +118,8 @@ async def _subscribe(hub: Hub, order_id: int | None) -> Subscription:
         return await hub.subscribe(order_id)
     except TooManyStreams:
         raise StreamsFull() from None
+    except HubUnavailable:
+        raise LiveUpdatesUnavailable() from None
 
 
 async def _staff(
