@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute
@@ -46,6 +47,7 @@ from santap.runtime import freeze_startup_heap
 from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
 from santap.supervise import Supervised
+from santap.web.customer import router as customer_router
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +141,12 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         audit_router,
         payments_router,
         reports_router,
+        customer_router,
     ):
         _summaries_from_docstrings(router.routes)
         document_undecodable_body(router.routes)
         app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("santap.web", "static")]), name="static")
     _add_probes(app)
     _summaries_from_docstrings(app.routes)
     install_error_documentation(app)

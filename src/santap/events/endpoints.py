@@ -12,6 +12,7 @@ from santap.events.service import Credentials, Streams
 from santap.events.streams import HEADERS
 from santap.models.base import MAX_ID
 from santap.orders.endpoints import OrderId
+from santap.orders.service import token_cookie
 from santap.staff.dependencies import BearerDep
 
 router = APIRouter(tags=["live updates"])
@@ -75,7 +76,8 @@ async def order_events(
         _streams(request),
         order_id=order_id,
         credentials=Credentials(
-            order_token=x_order_token,
+            # The customer's pages keep the token in an HttpOnly cookie, which EventSource sends.
+            order_token=x_order_token or request.cookies.get(token_cookie(order_id)),
             bearer=credentials.credentials if credentials else None,
             access_token=access_token,
         ),

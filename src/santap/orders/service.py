@@ -33,6 +33,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_cookie(order_id: int) -> str:
+    """The HttpOnly cookie in which the customer's pages keep an order's token."""
+    return f"santap_order_{order_id}"
+
+
 def token_matches(order: Order, token: str | None) -> bool:
     if not token:
         return False

@@ -1,0 +1,1 @@
+"""Server-rendered pages: thin clients of the same services and event streams as the API."""

@@ -1,0 +1,76 @@
+"""The customer's screens on a phone: order from the table's menu, pay, follow the order."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.web.conftest import PHONE, Site, shot_path
+
+
+async def _order_at_table(page: Page, site: Site, table: str = "7") -> None:
+    await page.goto(f"{site.url}/t/{table}")
+    await expect(page.get_by_role("heading", name=f"Meja {table}")).to_be_visible()
+    await page.screenshot(path=shot_path("customer-menu-phone"), full_page=True)
+    await page.get_by_label("Nasi Goreng Spesial", exact=True).fill("2")
+    await page.get_by_label("Catatan untuk Nasi Goreng Spesial").fill("tidak pedas")
+    await page.get_by_label("Es Teh Manis", exact=True).fill("1")
+    await page.get_by_label("Nama Anda").fill("Budi")
+    await page.get_by_role("button", name="Pesan").click()
+    await expect(page.get_by_role("heading", name="Pesanan 1")).to_be_visible()
+
+
+async def test_a_customer_orders_from_the_table_pays_by_qris_and_sees_it_paid_live(
+    site: Site, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="id-ID")
+    page = await context.new_page()
+    await _order_at_table(page, site)
+    await expect(page.get_by_role("status")).to_have_text("Menunggu pembayaran")
+    await expect(page.get_by_text("Rp75.000")).to_be_visible()
+    await page.screenshot(path=shot_path("customer-order-phone"), full_page=True)
+
+    await page.get_by_role("button", name="Bayar dengan QRIS").click()
+    async with page.expect_popup() as opened:
+        await page.get_by_role("link", name="Buka halaman pembayaran").click()
+    midtrans = await opened.value
+    await page.evaluate("window.notReloaded = true")
+    await midtrans.get_by_role("button", name="Pay").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Lunas", timeout=10_000)
+    assert await page.evaluate("window.notReloaded === true")  # live, not by reloading
+    await expect(page.get_by_role("button", name="Bayar dengan QRIS")).to_be_hidden()
+    await page.screenshot(path=shot_path("customer-paid-phone"), full_page=True)
+    await context.close()
+
+
+async def test_the_order_page_opens_only_with_the_cookie_of_the_phone_that_ordered(
+    site: Site, browser: Browser
+) -> None:
+    ordering = await browser.new_context(viewport=PHONE, locale="id-ID")
+    page = await ordering.new_page()
+    await _order_at_table(page, site)
+    stranger = await browser.new_context(viewport=PHONE, locale="id-ID")
+    other = await stranger.new_page()
+    answer = await other.goto(f"{site.url}/o/1")
+    assert answer is not None
+    assert answer.status == 404
+    await expect(other.get_by_role("heading", name="Pesanan tidak ditemukan")).to_be_visible()
+    cookies = await ordering.cookies()
+    [token] = [c for c in cookies if c["name"] == "santap_order_1"]
+    assert token["httpOnly"] is True
+    assert "santap_order_1" not in await page.evaluate("document.cookie")
+
+
+async def test_an_empty_cart_is_refused_with_a_message_and_english_on_request(
+    site: Site, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="en-GB")
+    page = await context.new_page()
+    await page.goto(f"{site.url}/t/3")
+    await expect(page.get_by_role("heading", name="Table 3")).to_be_visible()
+    await expect(page.get_by_text("Rp35.000").first).to_be_visible()
+    await page.get_by_role("button", name="Order").click()
+    await expect(page.get_by_role("alert")).to_have_text("Choose at least one item.")
+    await page.get_by_role("link", name="Bahasa Indonesia").click()
+    await expect(page.get_by_role("heading", name="Meja 3")).to_be_visible()
+    await context.close()
