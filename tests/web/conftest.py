@@ -29,12 +29,12 @@ class Site:
 
 
 @pytest.fixture
-async def site(database_url: str) -> AsyncIterator[Site]:
+async def site(database_url: str, settings_overrides: dict[str, object]) -> AsyncIterator[Site]:
     """The app on a real port, with the URLs it hands out (the simulator's payment page)
     pointing at that port, and the demo menu."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = make_settings(database_url, SANTAP_PUBLIC_BASE_URL=url)
+    settings = make_settings(database_url, **{**settings_overrides, "SANTAP_PUBLIC_BASE_URL": url})
     async with running_app(settings, in_process_simulator=True) as app:
         async with app.state.sessionmaker() as session:
             await menu_service.seed_demo_menu(session)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
+from santap.simulator import Simulator
 from tests.web.conftest import PHONE, Site, shot_path
+
+CORE = {"MIDTRANS_QRIS_MODE": "core"}
 
 
 async def _order_at_table(page: Page, site: Site, table: str = "7") -> None:
@@ -73,4 +77,49 @@ async def test_an_empty_cart_is_refused_with_a_message_and_english_on_request(
     await expect(page.get_by_role("alert")).to_have_text("Choose at least one item.")
     await page.get_by_role("link", name="Bahasa Indonesia").click()
     await expect(page.get_by_role("heading", name="Meja 3")).to_be_visible()
+    await context.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [CORE])
+async def test_a_customer_whose_qr_expired_gets_a_fresh_one(site: Site, browser: Browser) -> None:
+    simulator: Simulator = site.app.state.simulator
+    context = await browser.new_context(viewport=PHONE, locale="id-ID")
+    page = await context.new_page()
+    await _order_at_table(page, site)
+    await page.get_by_role("button", name="Bayar dengan QRIS").click()
+    qr = page.get_by_role("img", name="Kode QRIS untuk pesanan 1")
+    await expect(qr).to_be_visible()
+    [first] = list(simulator.transactions)
+    await page.evaluate("window.notReloaded = true")
+    await simulator.expire_transaction(first)  # Midtrans: the QR's time is up
+
+    await expect(page.get_by_text("Kode QR ini sudah kedaluwarsa.")).to_be_visible(timeout=10_000)
+    assert await page.evaluate("window.notReloaded === true")
+    await expect(qr).to_be_hidden()
+    await page.screenshot(path=shot_path("customer-expired-phone"), full_page=True)
+    await page.get_by_role("button", name="Minta kode QR baru").click()
+    await expect(qr).to_be_visible()
+    [fresh] = [uid for uid in simulator.transactions if uid != first]
+    await simulator.pay(fresh)
+    await expect(page.get_by_role("status")).to_have_text("Lunas", timeout=10_000)
+    await context.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [CORE])
+async def test_in_core_mode_the_qr_is_drawn_on_the_page_and_can_be_saved(
+    site: Site, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="id-ID", accept_downloads=True)
+    page = await context.new_page()
+    await _order_at_table(page, site)
+    await page.get_by_role("button", name="Bayar dengan QRIS").click()
+    qr = page.get_by_role("img", name="Kode QRIS untuk pesanan 1")
+    await expect(qr).to_be_visible()
+    assert (await qr.bounding_box() or {}).get("width", 0) >= 200  # drawn, not a stub
+    async with page.expect_download() as saving:
+        await page.get_by_role("link", name="Simpan QR").click()
+    saved = await saving.value
+    assert saved.suggested_filename == "santap-1-qris.svg"
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in (await saved.path()).read_text()
+    await page.screenshot(path=shot_path("customer-qr-phone"), full_page=True)
     await context.close()

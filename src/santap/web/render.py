@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from santap.localtime import LOCAL_TZ
 from santap.models import OrderStatus
 from santap.web import i18n
 
 _TEMPLATES = Path(__file__).parent / "templates"
+
+
+def local_time(moment: datetime) -> str:
+    """``14:05``, as the restaurant's clock shows it (Asia/Jakarta)."""
+    return moment.astimezone(LOCAL_TZ).strftime("%H:%M")
 
 
 def rupiah(amount: int) -> str:
@@ -30,6 +37,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
     )
     env.filters["rupiah"] = rupiah
+    env.filters["local_time"] = local_time
     return env
 
 
