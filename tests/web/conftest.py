@@ -20,6 +20,7 @@ from tests.fixtures.server import free_port
 CHROMIUM = os.environ.get("SANTAP_TEST_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from santap.simulator import Simulator
-from tests.web.conftest import PHONE, Site, shot_path
+from tests.web.a11y import serious_violations
+from tests.web.conftest import DESKTOP, PHONE, Site, shot_path
 
 CORE = {"MIDTRANS_QRIS_MODE": "core"}
 
@@ -123,3 +124,29 @@ async def test_in_core_mode_the_qr_is_drawn_on_the_page_and_can_be_saved(
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in (await saved.path()).read_text()
     await page.screenshot(path=shot_path("customer-qr-phone"), full_page=True)
     await context.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [CORE])
+async def test_the_customer_pages_pass_an_accessibility_check_on_phone_and_desktop(
+    site: Site, browser: Browser
+) -> None:
+    for viewport in (PHONE, DESKTOP):
+        context = await browser.new_context(viewport=viewport, locale="id-ID")
+        page = await context.new_page()
+        await page.goto(f"{site.url}/t/7")
+        assert await serious_violations(page) == [], "menu"
+        if viewport is PHONE:
+            await _order_at_table(page, site)
+            await page.get_by_role("button", name="Bayar dengan QRIS").click()
+            await expect(page.get_by_role("img", name="Kode QRIS untuk pesanan 1")).to_be_visible()
+            assert await serious_violations(page) == [], "order"
+        await context.close()
+
+
+async def test_the_accessibility_check_finds_what_it_should(browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.set_content(
+        '<html lang="id"><head><title>t</title></head><body><main><input></main></body></html>'
+    )
+    assert [v["id"] for v in await serious_violations(page)] == ["label"]
+    await page.close()
