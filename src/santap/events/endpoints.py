@@ -14,6 +14,7 @@ from santap.models.base import MAX_ID
 from santap.orders.endpoints import OrderId
 from santap.orders.service import token_cookie
 from santap.staff.dependencies import BearerDep
+from santap.web.session import COOKIE as STAFF_COOKIE
 
 router = APIRouter(tags=["live updates"])
 
@@ -102,7 +103,9 @@ async def staff_events(
     body = await service.staff_stream(
         _streams(request),
         credentials=Credentials(
-            bearer=credentials.credentials if credentials else None, access_token=access_token
+            bearer=credentials.credentials if credentials else None,
+            # The console keeps the staff token in an HttpOnly cookie, which EventSource sends.
+            access_token=access_token or request.cookies.get(STAFF_COOKIE),
         ),
         last_event_id=last_event_id if last_event_id is not None else last_event_id_query,
     )

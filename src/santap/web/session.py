@@ -1,0 +1,54 @@
+"""The staff console's session: the bearer token in an HttpOnly, SameSite=Strict cookie, and a
+CSRF token derived from it for every form post (an HMAC under the app's secret key)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from santap.config import Settings
+from santap.models import Staff
+from santap.staff import service as staff_service
+
+COOKIE = "santap_staff"
+
+
+def csrf_token(settings: Settings, session_token: str) -> str:
+    key = settings.signing_key().encode()
+    return hmac.new(key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(request: Request, settings: Settings, submitted: object) -> bool:
+    token = request.cookies.get(COOKIE)
+    if not token or not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(csrf_token(settings, token), submitted)
+
+
+async def current_staff(request: Request, settings: Settings) -> Staff | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    async with request.app.state.read_sessionmaker() as session:
+        try:
+            return await staff_service.staff_for_token(session, settings=settings, token=token)
+        except staff_service.NotAuthenticated:
+            return None
+
+
+def start(response: Response, request: Request, token: str, ttl_s: int) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)

@@ -1,0 +1,178 @@
+"""The cashier's and kitchen's console: log in, the live board, cash with change, kitchen
+moves and cancels. Every rule stays in the services the API uses; a refusal (409 and the
+like) is shown as its plain message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from santap.board import service as board_service
+from santap.db import SessionDep, TransactionalRoute, TransactionsDep
+from santap.errors import SantapError
+from santap.models import OrderStatus, Staff, StaffRole
+from santap.net import client_ip
+from santap.orders.endpoints import OrderId
+from santap.payments import cash
+from santap.payments.gateway import GatewayDep
+from santap.payments.schemas import CashPaymentCreate
+from santap.staff import service as staff_service
+from santap.staff.dependencies import LoginLimiterDep, SettingsDep
+from santap.web import session
+from santap.web.render import page, status_labels
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+
+BOARD = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY)
+BOARD_SIZE = 100
+STAFF_ROLES = frozenset({StaffRole.CASHIER, StaffRole.ADMIN})
+
+
+class LoginRequired(Exception):
+    pass
+
+
+async def _staff(request: Request, settings: SettingsDep) -> Staff:
+    staff = await session.current_staff(request, settings)
+    if staff is None or staff.role not in STAFF_ROLES:
+        raise LoginRequired()
+    return staff
+
+
+ConsoleStaff = Annotated[Staff, Depends(_staff)]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: never an open redirect.
+    if target and target.startswith("/staff") and not target.startswith("//"):
+        return target
+    return "/staff"
+
+
+@router.get("/staff/login")
+async def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    return page(request, "staff_login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/staff/login")
+async def login(
+    request: Request, db: SessionDep, settings: SettingsDep, limiter: LoginLimiterDep
+) -> Response:
+    form = await request.form()
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    try:
+        token = await staff_service.login(
+            db,
+            settings=settings,
+            limiter=limiter,
+            username=username,
+            password=password,
+            client_ip=client_ip(request, settings.trusted_proxies),
+        )
+    except SantapError as exc:
+        if exc.keeps_changes:
+            await db.commit()  # the failed attempt's audit row, as the API keeps it
+        return page(
+            request, "staff_login.html", status_code=exc.status_code, next=target, error=exc.message
+        )
+    response = RedirectResponse(target, status_code=303)
+    session.start(response, request, token.access_token, token.expires_in)
+    return response
+
+
+@router.post("/staff/logout")
+async def logout(request: Request, settings: SettingsDep) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return _forbidden(request)
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(session.COOKIE)
+    return response
+
+
+@router.get("/staff")
+async def board(
+    request: Request,
+    db: SessionDep,
+    staff: ConsoleStaff,
+    settings: SettingsDep,
+    partial: Annotated[bool, Query()] = False,
+) -> Response:
+    """Open orders, oldest first, grouped by status; followed live."""
+    listed = await board_service.list_orders(
+        db, statuses=BOARD, day=None, limit=BOARD_SIZE, cursor=None
+    )
+    orders = sorted(listed.items, key=lambda order: (order.created_at, order.id))
+    groups = {status.value: [o for o in orders if o.status == status] for status in BOARD}
+    return page(
+        request,
+        "staff_orders.html" if partial else "staff_board.html",
+        staff=staff,
+        groups=groups,
+        labels=status_labels(request),
+        csrf=session.csrf_token(settings, request.cookies[session.COOKIE]),
+        query=request.query_params,
+    )
+
+
+@router.post("/staff/orders/{order_id}/cash")
+async def take_cash(
+    request: Request,
+    order_id: OrderId,
+    staff: ConsoleStaff,
+    settings: SettingsDep,
+    transactions: TransactionsDep,
+    gateway: GatewayDep,
+) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return _forbidden(request)
+    tendered = str(form.get("amount_tendered", "")).replace(".", "").strip()
+    try:
+        data = CashPaymentCreate(order_id=order_id, amount_tendered=int(tendered))
+        paid = await cash.take_cash(transactions, data=data, cashier=staff, gateway=gateway)
+    except (ValueError, ValidationError):
+        return _back(error="cash_invalid", order=order_id)
+    except SantapError as exc:
+        return _back(error=exc.message, order=order_id)
+    return _back(notice="cash", order=order_id, change=paid.change)
+
+
+@router.post("/staff/orders/{order_id}/status")
+async def move(
+    request: Request, order_id: OrderId, staff: ConsoleStaff, settings: SettingsDep, db: SessionDep
+) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return _forbidden(request)
+    try:
+        target = OrderStatus(str(form.get("status")))
+        await board_service.change_status(db, order_id=order_id, status=target, staff=staff)
+    except ValueError:
+        return _back(error="status_invalid", order=order_id)
+    except SantapError as exc:
+        await db.rollback()
+        return _back(error=exc.message, order=order_id)
+    return _back(notice="moved", order=order_id)
+
+
+def install(app: FastAPI) -> None:
+    """A console page asked for without a staff session goes to the login page."""
+
+    async def to_login(request: Request, _exc: Exception) -> Response:
+        return session.to_login(request)
+
+    app.add_exception_handler(LoginRequired, to_login)
+
+
+def _back(**query: object) -> Response:
+    return RedirectResponse("/staff?" + urlencode({k: str(v) for k, v in query.items()}), 303)
+
+
+def _forbidden(request: Request) -> Response:
+    return page(request, "staff_forbidden.html", status_code=403)
