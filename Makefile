@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt lock bench clean
+.PHONY: run test lint fmt lock bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ run: $(VENV)/.runtime
 # In parallel, one process per core (at most 4), each on a database of its own.
 test: $(VENV)/.dev lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
+
+# The README's pictures: the browser tests write screenshots/, these four are kept in docs/.
+SCREENS := customer-menu-phone customer-qr-phone customer-paid-phone console-board-desktop
+screenshots: $(VENV)/.dev
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q tests/web
+	mkdir -p docs/screens
+	for shot in $(SCREENS); do cp screenshots/$$shot.png docs/screens/; done
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench

@@ -80,6 +80,8 @@ def app_entries(app: FastAPI, staff: dict[str, str]) -> Iterator[Entry]:
         methods = (context.methods or set()) & BODY_METHODS
         if not isinstance(route, APIRoute) or not methods:
             continue
+        if not template.startswith("/api/"):
+            continue  # the pages post forms, not JSON (tests/web)
         if route.body_field is None and route.dependant.request_param_name is None:
             continue
         path = re.sub(r"\{[^}]+\}", "1", template)

@@ -13,6 +13,8 @@ from santap.main import SIMULATOR_PATH
 from santap.payments.endpoints import router as payments_router
 from santap.payments.endpoints import webhook_router
 from santap.simulator import Simulator
+from santap.web.customer import router as customer_router
+from santap.web.staff import router as console_router
 from tests.fixtures.payments import get_order, notification, order_with_qris
 
 WEBHOOK = "/api/v1/webhooks/midtrans"
@@ -33,13 +35,14 @@ async def _scrape(client: httpx.AsyncClient) -> list[Sample]:
 def _route_templates(app: FastAPI, simulator: Simulator) -> set[str]:
     """Every path template the app can match (routes hidden from OpenAPI included)."""
     templates = {"unmatched", "/metrics", *app.openapi()["paths"]}
-    # The webhook is hidden from the schema.
+    # The webhook and the pages are hidden from the schema.
     templates.update(
         r.path_format
-        for router in (payments_router, webhook_router)
+        for router in (payments_router, webhook_router, customer_router, console_router)
         for r in router.routes
         if isinstance(r, Route)
     )
+    templates.add("/static/{path}")
     templates.add(f"{SIMULATOR_PATH}/{{path}}")
     for route in simulator.app.routes:
         if isinstance(route, Route):
