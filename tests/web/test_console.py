@@ -92,3 +92,34 @@ async def test_a_form_post_without_the_csrf_token_is_refused(site: Site, browser
     assert forged.status == 403
     await board.reload()
     await expect(board.get_by_role("region", name="Menunggu pembayaran (1)")).to_be_visible()
+
+
+async def test_the_kitchen_view_shows_paid_orders_and_moves_them(
+    site: Site, browser: Browser
+) -> None:
+    _, board = await _cashier(site, browser)
+    await _customer_orders(site, browser)
+    await board.get_by_label("Uang diterima untuk pesanan 1").fill("35000")
+    await board.get_by_role("button", name="Terima tunai").click()
+    await board.get_by_role("link", name="Dapur").click()
+    await expect(board.get_by_role("heading", name="Dapur", exact=True)).to_be_visible()
+    paid = board.get_by_role("region", name="Lunas (1)")
+    await expect(paid.get_by_text("1 × Nasi Goreng Spesial")).to_be_visible()
+    await board.screenshot(path=shot_path("console-kitchen-desktop"), full_page=True)
+    await board.get_by_role("button", name="Mulai #1").click()
+    await expect(board).to_have_url(f"{site.url}/staff/kitchen?notice=moved&order=1")
+    preparing = board.get_by_role("region", name="Sedang disiapkan (1)")
+    await expect(preparing.get_by_role("button", name="Siap #1")).to_be_visible()
+    assert await serious_violations(board) == []
+
+
+async def test_the_cashier_cancels_an_unpaid_order_with_a_reason_and_the_customer_sees_it(
+    site: Site, browser: Browser
+) -> None:
+    _, board = await _cashier(site, browser)
+    customer = await _customer_orders(site, browser)
+    await board.get_by_text("Batalkan pesanan 1").click()
+    await board.get_by_label("Alasan").fill("pelanggan pergi")
+    await board.get_by_role("button", name="Batalkan pesanan", exact=True).click()
+    await expect(board.get_by_role("status")).to_have_text("Pesanan 1 dibatalkan.")
+    await expect(customer.get_by_role("status")).to_have_text("Dibatalkan", timeout=10_000)

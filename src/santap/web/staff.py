@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap.board import service as board_service
+from santap.board.schemas import OrderCancel
+from santap.config import Settings
 from santap.db import SessionDep, TransactionalRoute, TransactionsDep
 from santap.errors import SantapError
 from santap.models import OrderStatus, Staff, StaffRole
@@ -28,6 +31,7 @@ from santap.web.render import page, status_labels
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 BOARD = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY)
+KITCHEN = (OrderStatus.PAID, OrderStatus.PREPARING)
 BOARD_SIZE = 100
 STAFF_ROLES = frozenset({StaffRole.CASHIER, StaffRole.ADMIN})
 
@@ -104,16 +108,41 @@ async def board(
     partial: Annotated[bool, Query()] = False,
 ) -> Response:
     """Open orders, oldest first, grouped by status; followed live."""
+    return await _orders_page(request, db, staff, settings, BOARD, partial=partial)
+
+
+@router.get("/staff/kitchen")
+async def kitchen(
+    request: Request,
+    db: SessionDep,
+    staff: ConsoleStaff,
+    settings: SettingsDep,
+    partial: Annotated[bool, Query()] = False,
+) -> Response:
+    """Paid and preparing orders, items and notes in large type; followed live."""
+    return await _orders_page(request, db, staff, settings, KITCHEN, partial=partial)
+
+
+async def _orders_page(
+    request: Request,
+    db: AsyncSession,
+    staff: Staff,
+    settings: Settings,
+    statuses: tuple[OrderStatus, ...],
+    *,
+    partial: bool,
+) -> Response:
     listed = await board_service.list_orders(
-        db, statuses=BOARD, day=None, limit=BOARD_SIZE, cursor=None
+        db, statuses=statuses, day=None, limit=BOARD_SIZE, cursor=None
     )
     orders = sorted(listed.items, key=lambda order: (order.created_at, order.id))
-    groups = {status.value: [o for o in orders if o.status == status] for status in BOARD}
+    groups = {status.value: [o for o in orders if o.status == status] for status in statuses}
     return page(
         request,
         "staff_orders.html" if partial else "staff_board.html",
         staff=staff,
         groups=groups,
+        kitchen=statuses == KITCHEN,
         labels=status_labels(request),
         csrf=session.csrf_token(settings, request.cookies[session.COOKIE]),
         query=request.query_params,
@@ -157,8 +186,32 @@ async def move(
         return _back(error="status_invalid", order=order_id)
     except SantapError as exc:
         await db.rollback()
+        return _back(error=exc.message, order=order_id, to=form.get("from"))
+    return _back(notice="moved", order=order_id, to=form.get("from"))
+
+
+@router.post("/staff/orders/{order_id}/cancel")
+async def cancel(
+    request: Request,
+    order_id: OrderId,
+    staff: ConsoleStaff,
+    settings: SettingsDep,
+    transactions: TransactionsDep,
+    gateway: GatewayDep,
+) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return _forbidden(request)
+    try:
+        reason = OrderCancel(reason=str(form.get("reason", ""))).reason
+        await board_service.cancel_order(
+            transactions, order_id=order_id, reason=reason, staff=staff, gateway=gateway
+        )
+    except ValidationError:
+        return _back(error="reason_missing", order=order_id)
+    except SantapError as exc:
         return _back(error=exc.message, order=order_id)
-    return _back(notice="moved", order=order_id)
+    return _back(notice="cancelled", order=order_id)
 
 
 def install(app: FastAPI) -> None:
@@ -170,8 +223,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, to_login)
 
 
-def _back(**query: object) -> Response:
-    return RedirectResponse("/staff?" + urlencode({k: str(v) for k, v in query.items()}), 303)
+def _back(*, to: object = None, **query: object) -> Response:
+    """To the board (or the kitchen view the form came from), saying what happened."""
+    path = "/staff/kitchen" if to == "kitchen" else "/staff"
+    return RedirectResponse(f"{path}?" + urlencode({k: str(v) for k, v in query.items()}), 303)
 
 
 def _forbidden(request: Request) -> Response:

@@ -43,7 +43,7 @@
   var refreshing = null;
   function refresh(changed) {
     if (refreshing) return;
-    refreshing = fetch("/staff?partial=1", { credentials: "same-origin" })
+    refreshing = fetch(orders.getAttribute("data-src"), { credentials: "same-origin" })
       .then(function (answer) { return answer.ok ? answer.text() : null; })
       .then(function (html) {
         refreshing = null;
