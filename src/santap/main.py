@@ -47,6 +47,7 @@ from santap.runtime import freeze_startup_heap
 from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
 from santap.supervise import Supervised
+from santap.web import admin as owner
 from santap.web import staff as console
 from santap.web.customer import router as customer_router
 
@@ -144,11 +145,13 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         reports_router,
         customer_router,
         console.router,
+        owner.router,
     ):
         _summaries_from_docstrings(router.routes)
         document_undecodable_body(router.routes)
         app.include_router(router)
     console.install(app)
+    owner.install(app)
     app.mount("/static", StaticFiles(packages=[("santap.web", "static")]), name="static")
     _add_probes(app)
     _summaries_from_docstrings(app.routes)

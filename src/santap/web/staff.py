@@ -52,7 +52,7 @@ ConsoleStaff = Annotated[Staff, Depends(_staff)]
 
 def _safe_next(target: str | None) -> str:
     # Only a path of this site: never an open redirect.
-    if target and target.startswith("/staff") and not target.startswith("//"):
+    if target and target.startswith(("/staff", "/admin")) and not target.startswith("//"):
         return target
     return "/staff"
 

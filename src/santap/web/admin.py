@@ -1,0 +1,119 @@
+"""The owner's pages (admin role): the menu, first. Every change goes through the menu
+service, which audits it, as the API's admin routes do."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from santap.db import SessionDep, TransactionalRoute
+from santap.errors import SantapError
+from santap.menu import service as menu_service
+from santap.menu.schemas import MenuItemCreate, MenuItemUpdate
+from santap.models import Staff, StaffRole
+from santap.models.base import MAX_ID
+from santap.staff.dependencies import SettingsDep
+from santap.web import session
+from santap.web.render import page
+from santap.web.staff import LoginRequired
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class AdminOnly(Exception):
+    pass
+
+
+async def _admin(request: Request, settings: SettingsDep) -> Staff:
+    staff = await session.current_staff(request, settings)
+    if staff is None:
+        raise LoginRequired()
+    if staff.role != StaffRole.ADMIN:
+        raise AdminOnly()
+    return staff
+
+
+AdminStaff = Annotated[Staff, Depends(_admin)]
+
+
+@router.get("/admin/menu")
+async def menu_page(
+    request: Request, db: SessionDep, staff: AdminStaff, settings: SettingsDep
+) -> Response:
+    """Every category and item: availability, price, and a new item."""
+    menu = await menu_service.get_menu(db)
+    return page(
+        request,
+        "admin_menu.html",
+        staff=staff,
+        menu=menu,
+        csrf=session.csrf_token(settings, request.cookies[session.COOKIE]),
+        query=request.query_params,
+    )
+
+
+@router.post("/admin/menu/items")
+async def create_item(
+    request: Request, db: SessionDep, staff: AdminStaff, settings: SettingsDep
+) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return page(request, "staff_forbidden.html", status_code=403)
+    try:
+        data = MenuItemCreate(
+            category_id=int(str(form.get("category_id", "0"))),
+            name=str(form.get("name", "")),
+            description=str(form.get("description", "")),
+            price=int(str(form.get("price", "0")).replace(".", "") or 0),
+        )
+        item = await menu_service.create_item(db, data=data, staff=staff)
+    except (ValueError, ValidationError):
+        return _back(error="item_invalid")
+    except SantapError as exc:
+        await db.rollback()
+        return _back(error=exc.message)
+    return _back(notice="created", item=item.name)
+
+
+@router.post("/admin/menu/items/{item_id}")
+async def update_item(
+    request: Request, item_id: ItemId, db: SessionDep, staff: AdminStaff, settings: SettingsDep
+) -> Response:
+    form = await request.form()
+    if not session.csrf_valid(request, settings, form.get("csrf")):
+        return page(request, "staff_forbidden.html", status_code=403)
+    try:
+        changes: dict[str, object] = {}
+        if "is_available" in form:
+            changes["is_available"] = form.get("is_available") == "true"
+        if form.get("price"):
+            changes["price"] = int(str(form.get("price")).replace(".", ""))
+        item = await menu_service.update_item(
+            db, item_id=item_id, data=MenuItemUpdate.model_validate(changes), staff=staff
+        )
+    except (ValueError, ValidationError):
+        return _back(error="item_invalid")
+    except SantapError as exc:
+        await db.rollback()
+        return _back(error=exc.message)
+    return _back(notice="updated", item=item.name)
+
+
+def install(app: FastAPI) -> None:
+    """A cashier who opens an owner's page is told so (403), not shown it."""
+
+    async def refuse(request: Request, _exc: Exception) -> Response:
+        return page(request, "admin_only.html", status_code=403)
+
+    app.add_exception_handler(AdminOnly, refuse)
+
+
+def _back(**query: object) -> Response:
+    return RedirectResponse(
+        "/admin/menu?" + urlencode({k: str(v) for k, v in query.items()}), status_code=303
+    )

@@ -1,0 +1,57 @@
+"""The owner's menu page, in a real browser; a cashier is kept out of it."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, Page, expect
+
+from santap.models import StaffRole
+from tests.fixtures.staff import PASSWORD, create_staff
+from tests.web.a11y import serious_violations
+from tests.web.conftest import DESKTOP, PHONE, Site, shot_path
+
+
+async def _log_in(site: Site, browser: Browser, username: str, role: StaffRole) -> Page:
+    await create_staff(site.app.state.sessionmaker, username=username, role=role)
+    context = await browser.new_context(viewport=DESKTOP, locale="id-ID")
+    page = await context.new_page()
+    await page.goto(f"{site.url}/admin/menu")
+    await expect(page).to_have_url(f"{site.url}/staff/login?next=/admin/menu")
+    await page.get_by_label("Nama pengguna").fill(username)
+    await page.get_by_label("Kata sandi").fill(PASSWORD)
+    await page.get_by_role("button", name="Masuk").click()
+    return page
+
+
+async def test_a_cashier_cannot_open_the_owners_pages(site: Site, browser: Browser) -> None:
+    page = await _log_in(site, browser, "kasir", StaffRole.CASHIER)
+    await expect(page.get_by_role("heading", name="Khusus pemilik")).to_be_visible()
+    answer = await page.goto(f"{site.url}/admin/menu")
+    assert answer is not None
+    assert answer.status == 403
+    refused = await page.context.request.post(
+        f"{site.url}/admin/menu/items/1", form={"is_available": "false"}
+    )
+    assert refused.status == 403
+
+
+async def test_the_owner_marks_an_item_sold_out_and_adds_one_and_customers_see_both(
+    site: Site, browser: Browser
+) -> None:
+    owner = await _log_in(site, browser, "pemilik", StaffRole.ADMIN)
+    await expect(owner.get_by_role("heading", name="Menu", exact=True)).to_be_visible()
+    assert await serious_violations(owner) == []
+    await owner.get_by_role("button", name="Tandai Es Jeruk habis").click()
+    await expect(owner.get_by_role("status")).to_have_text("Tersimpan: Es Jeruk")
+    await owner.get_by_label("Kategori").select_option(label="Makanan")
+    await owner.get_by_label("Nama", exact=True).fill("Soto Ayam")
+    await owner.get_by_label("Harga (rupiah)").fill("28.000")
+    await owner.get_by_role("button", name="Tambahkan ke menu").click()
+    await expect(owner.get_by_role("status")).to_have_text("Tersimpan: Soto Ayam")
+    await owner.screenshot(path=shot_path("admin-menu-desktop"), full_page=True)
+
+    phone = await browser.new_context(viewport=PHONE, locale="id-ID")
+    customer = await phone.new_page()
+    await customer.goto(f"{site.url}/t/2")
+    await expect(customer.get_by_label("Es Jeruk", exact=True)).to_be_disabled()
+    await expect(customer.get_by_label("Soto Ayam", exact=True)).to_be_enabled()
+    await expect(customer.get_by_text("Rp28.000")).to_be_visible()
