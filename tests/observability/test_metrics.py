@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -32,7 +33,7 @@ def _route_templates(app: FastAPI, simulator: Simulator) -> set[str]:
     """Every path template the app can match (routes hidden from OpenAPI included)."""
     templates = {"unmatched", "/metrics", *app.openapi()["paths"]}
     # The webhook and the pages are hidden from the schema; every route counts.
-    templates.update(r.path_format for r in app.routes if isinstance(r, Route))
+    templates.update(str(context.path_format) for context in iter_route_contexts(app.routes))
     templates.add("/static/{path}")
     templates.add(f"{SIMULATOR_PATH}/{{path}}")
     for route in simulator.app.routes:
