@@ -58,12 +58,7 @@ async def menu_page(
 
 
 @router.post("/admin/menu/items")
-async def create_item(
-    request: Request, db: SessionDep, staff: AdminStaff, settings: SettingsDep
-) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return page(request, "staff_forbidden.html", status_code=403)
+async def create_item(db: SessionDep, staff: AdminStaff, form: session.CheckedForm) -> Response:
     try:
         data = MenuItemCreate(
             category_id=int(str(form.get("category_id", "0"))),
@@ -82,11 +77,8 @@ async def create_item(
 
 @router.post("/admin/menu/items/{item_id}")
 async def update_item(
-    request: Request, item_id: ItemId, db: SessionDep, staff: AdminStaff, settings: SettingsDep
+    item_id: ItemId, db: SessionDep, staff: AdminStaff, form: session.CheckedForm
 ) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return page(request, "staff_forbidden.html", status_code=403)
     try:
         changes: dict[str, object] = {}
         if "is_available" in form:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from santap.config import Settings
 from santap.models import Staff
 from santap.staff import service as staff_service
+from santap.staff.dependencies import SettingsDep
 
 COOKIE = "santap_staff"
 
@@ -52,3 +55,18 @@ def start(response: Response, request: Request, token: str, ttl_s: int) -> None:
 
 def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
+
+
+class CsrfRefused(Exception):
+    """A console form post without this session's CSRF token (answered 403)."""
+
+
+async def checked_form(request: Request, settings: SettingsDep) -> FormData:
+    form = await request.form()
+    if not csrf_valid(request, settings, form.get("csrf")):
+        raise CsrfRefused()
+    return form
+
+
+# A console form, its CSRF token checked.
+CheckedForm = Annotated[FormData, Depends(checked_form)]

@@ -90,10 +90,7 @@ async def login(
 
 
 @router.post("/staff/logout")
-async def logout(request: Request, settings: SettingsDep) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return _forbidden(request)
+async def logout(form: session.CheckedForm) -> Response:
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(session.COOKIE)
     return response
@@ -151,16 +148,12 @@ async def _orders_page(
 
 @router.post("/staff/orders/{order_id}/cash")
 async def take_cash(
-    request: Request,
     order_id: OrderId,
     staff: ConsoleStaff,
-    settings: SettingsDep,
+    form: session.CheckedForm,
     transactions: TransactionsDep,
     gateway: GatewayDep,
 ) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return _forbidden(request)
     tendered = str(form.get("amount_tendered", "")).replace(".", "").strip()
     try:
         data = CashPaymentCreate(order_id=order_id, amount_tendered=int(tendered))
@@ -174,11 +167,8 @@ async def take_cash(
 
 @router.post("/staff/orders/{order_id}/status")
 async def move(
-    request: Request, order_id: OrderId, staff: ConsoleStaff, settings: SettingsDep, db: SessionDep
+    order_id: OrderId, staff: ConsoleStaff, form: session.CheckedForm, db: SessionDep
 ) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return _forbidden(request)
     try:
         target = OrderStatus(str(form.get("status")))
         await board_service.change_status(db, order_id=order_id, status=target, staff=staff)
@@ -192,16 +182,12 @@ async def move(
 
 @router.post("/staff/orders/{order_id}/cancel")
 async def cancel(
-    request: Request,
     order_id: OrderId,
     staff: ConsoleStaff,
-    settings: SettingsDep,
+    form: session.CheckedForm,
     transactions: TransactionsDep,
     gateway: GatewayDep,
 ) -> Response:
-    form = await request.form()
-    if not session.csrf_valid(request, settings, form.get("csrf")):
-        return _forbidden(request)
     try:
         reason = OrderCancel(reason=str(form.get("reason", ""))).reason
         await board_service.cancel_order(
@@ -220,14 +206,14 @@ def install(app: FastAPI) -> None:
     async def to_login(request: Request, _exc: Exception) -> Response:
         return session.to_login(request)
 
+    async def refuse(request: Request, _exc: Exception) -> Response:
+        return page(request, "staff_forbidden.html", status_code=403)
+
     app.add_exception_handler(LoginRequired, to_login)
+    app.add_exception_handler(session.CsrfRefused, refuse)
 
 
 def _back(*, to: object = None, **query: object) -> Response:
     """To the board (or the kitchen view the form came from), saying what happened."""
     path = "/staff/kitchen" if to == "kitchen" else "/staff"
     return RedirectResponse(f"{path}?" + urlencode({k: str(v) for k, v in query.items()}), 303)
-
-
-def _forbidden(request: Request) -> Response:
-    return page(request, "staff_forbidden.html", status_code=403)
