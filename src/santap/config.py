@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     env: Environment = Field(Environment.DEVELOPMENT, validation_alias="SANTAP_ENV")
     secret_key: SecretStr | None = Field(None, validation_alias="SANTAP_SECRET_KEY")
     public_base_url: str | None = Field(None, validation_alias="SANTAP_PUBLIC_BASE_URL")
+    # Tables with a printed QR card (/admin/tables prints /t/1 ... /t/N).
+    tables: int = Field(12, ge=1, le=200, validation_alias="SANTAP_TABLES")
     reconcile_interval_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_INTERVAL_S")
     # Pending attempts younger than this are left to their notifications (midtrans.md §6 SLA).
     reconcile_min_age_s: float = Field(60.0, ge=0, validation_alias="SANTAP_RECONCILE_MIN_AGE_S")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from santap.models import StaffRole
@@ -55,3 +56,23 @@ async def test_the_owner_marks_an_item_sold_out_and_adds_one_and_customers_see_b
     await expect(customer.get_by_label("Es Jeruk", exact=True)).to_be_disabled()
     await expect(customer.get_by_label("Soto Ayam", exact=True)).to_be_enabled()
     await expect(customer.get_by_text("Rp28.000")).to_be_visible()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"SANTAP_TABLES": 6}])
+async def test_the_owner_prints_one_qr_card_per_table_that_opens_its_menu(
+    site: Site, browser: Browser
+) -> None:
+    owner = await _log_in(site, browser, "pemilik", StaffRole.ADMIN)
+    await owner.goto(f"{site.url}/admin/tables")
+    cards = owner.get_by_role("figure")
+    await expect(cards).to_have_count(6)
+    for table in range(1, 7):
+        card = owner.get_by_role("figure", name=f"Meja {table}")
+        await expect(card.get_by_text(f"{site.url}/t/{table}", exact=True)).to_be_visible()
+        await expect(card.get_by_role("img", name=f"Kode QR untuk meja {table}")).to_be_visible()
+    assert await serious_violations(owner) == []
+    await owner.emulate_media(media="print")
+    await owner.screenshot(path=shot_path("admin-tables-print"), full_page=True)
+    await expect(owner.get_by_role("button", name="Cetak")).to_be_hidden()  # not on paper
+    await owner.goto(f"{site.url}/t/6")  # what card 6 opens
+    await expect(owner.get_by_role("heading", name="Meja 6")).to_be_visible()

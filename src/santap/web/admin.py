@@ -19,6 +19,7 @@ from santap.models.base import MAX_ID
 from santap.staff.dependencies import SettingsDep
 from santap.web import session
 from santap.web.render import page
+from santap.web.service import qr_inline
 from santap.web.staff import LoginRequired
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
@@ -54,6 +55,19 @@ async def menu_page(
         menu=menu,
         csrf=session.csrf_token(settings, request.cookies[session.COOKIE]),
         query=request.query_params,
+    )
+
+
+@router.get("/admin/tables")
+async def table_cards(request: Request, staff: AdminStaff, settings: SettingsDep) -> Response:
+    """One QR card per table, to print on A4 and stand on the tables."""
+    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    cards = [(n, f"{base}/t/{n}") for n in range(1, settings.tables + 1)]
+    return page(
+        request,
+        "admin_tables.html",
+        staff=staff,
+        cards=[(n, url, qr_inline(url)) for n, url in cards],
     )
 
 

@@ -54,7 +54,12 @@ class OrderView:
         """The QR drawn in the page itself: no second request on a poor connection."""
         if self.qris is None or not self.qris.qr_string:
             return None
-        return str(_qr(self.qris.qr_string).svg_inline(scale=6, border=2, title=None))
+        return qr_inline(self.qris.qr_string)
+
+
+def qr_inline(content: str) -> str:
+    """A QR code as an SVG element to put in a page."""
+    return str(_qr(content).svg_inline(scale=6, border=2))
 
 
 def _qr(content: str) -> segno.QRCode:
