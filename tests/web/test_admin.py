@@ -76,3 +76,19 @@ async def test_the_owner_prints_one_qr_card_per_table_that_opens_its_menu(
     await expect(owner.get_by_role("button", name="Cetak")).to_be_hidden()  # not on paper
     await owner.goto(f"{site.url}/t/6")  # what card 6 opens
     await expect(owner.get_by_role("heading", name="Meja 6")).to_be_visible()
+
+
+async def test_the_audit_log_shows_who_did_what_and_filters_by_action(
+    site: Site, browser: Browser
+) -> None:
+    owner = await _log_in(site, browser, "pemilik", StaffRole.ADMIN)
+    await owner.get_by_role("button", name="Tandai Kopi Susu habis").click()
+    await owner.get_by_role("link", name="Log audit").click()
+    rows = owner.get_by_role("row")
+    await expect(rows.filter(has_text="menu_item.update")).to_have_count(1)
+    await expect(rows.filter(has_text="auth.login")).to_have_count(1)
+    assert await serious_violations(owner) == []
+    await owner.get_by_label("Tindakan").fill("menu_item.update")
+    await owner.get_by_role("button", name="Saring").click()
+    await expect(rows.filter(has_text="pemilik")).to_have_count(1)
+    await expect(rows.filter(has_text="auth.login")).to_have_count(0)

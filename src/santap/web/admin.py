@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from santap.audit import service as audit_service
 from santap.db import SessionDep, TransactionalRoute
 from santap.errors import SantapError
 from santap.menu import service as menu_service
 from santap.menu.schemas import MenuItemCreate, MenuItemUpdate
 from santap.models import Staff, StaffRole
-from santap.models.base import MAX_ID
+from santap.models.base import MAX_ID, NO_NUL
 from santap.staff.dependencies import SettingsDep
 from santap.web import session
 from santap.web.render import page
@@ -23,6 +24,7 @@ from santap.web.service import qr_inline
 from santap.web.staff import LoginRequired
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+AUDIT_PAGE = 50
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -68,6 +70,34 @@ async def table_cards(request: Request, staff: AdminStaff, settings: SettingsDep
         "admin_tables.html",
         staff=staff,
         cards=[(n, url, qr_inline(url)) for n, url in cards],
+    )
+
+
+@router.get("/admin/audit")
+async def audit_page(
+    request: Request,
+    db: SessionDep,
+    staff: AdminStaff,
+    action: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
+    entity_type: Annotated[str | None, Query(max_length=50, pattern=NO_NUL)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Who did what, newest first; filtered by action or kind of thing, a page at a time."""
+    entries = await audit_service.list_entries(
+        db,
+        limit=AUDIT_PAGE,
+        cursor=cursor,
+        entity_type=entity_type or None,
+        entity_id=None,
+        action=action or None,
+    )
+    return page(
+        request,
+        "admin_audit.html",
+        staff=staff,
+        entries=entries,
+        action=action or "",
+        entity_type=entity_type or "",
     )
 
 
