@@ -150,3 +150,20 @@ async def test_the_accessibility_check_finds_what_it_should(browser: Browser) ->
     )
     assert [v["id"] for v in await serious_violations(page)] == ["label"]
     await page.close()
+
+
+async def test_when_midtrans_fails_the_customer_is_told_in_words_and_can_pay_at_the_counter(
+    site: Site, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="id-ID")
+    page = await context.new_page()
+    await _order_at_table(page, site)
+    site.app.state.simulator.faults.error_rate = 1.0  # Midtrans answers 5xx
+    await page.get_by_role("button", name="Bayar dengan QRIS").click()
+    await expect(page.get_by_role("alert")).to_contain_text("QRIS belum bisa dimulai:")
+    await expect(page.get_by_role("status")).to_have_text("Menunggu pembayaran")
+    await expect(page.get_by_role("heading", name="Bayar di kasir")).to_be_visible()
+    site.app.state.simulator.faults.error_rate = 0.0
+    await page.get_by_role("button", name="Bayar dengan QRIS").click()
+    await expect(page.get_by_role("link", name="Buka halaman pembayaran")).to_be_visible()
+    await context.close()

@@ -7,12 +7,14 @@ all read it from there."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from santap.db import AutocommitDep, SessionDep, TransactionalRoute, TransactionsDep
+from santap.errors import SantapError
 from santap.orders.endpoints import OrderId
 from santap.orders.service import OrderNotFound, token_cookie
 from santap.payments.gateway import GatewayDep
@@ -72,7 +74,13 @@ async def order_page(request: Request, order_id: OrderId, session: SessionDep) -
         )
     except OrderNotFound:
         return page(request, "not_found.html", status_code=404)
-    return page(request, "order.html", view=view, labels=status_labels(request))
+    return page(
+        request,
+        "order.html",
+        view=view,
+        labels=status_labels(request),
+        error=request.query_params.get("error"),
+    )
 
 
 @router.post("/o/{order_id}/qris")
@@ -84,9 +92,16 @@ async def pay_by_qris(
     gateway: GatewayDep,
 ) -> Response:
     token = request.cookies.get(token_cookie(order_id))
-    await service.start_qris(
-        transactions, order_id=order_id, token=token, settings=settings, gateway=gateway
-    )
+    try:
+        await service.start_qris(
+            transactions, order_id=order_id, token=token, settings=settings, gateway=gateway
+        )
+    except OrderNotFound:
+        return page(request, "not_found.html", status_code=404)
+    except SantapError as exc:
+        # Midtrans refused or did not answer, the order was paid meanwhile...: said in words.
+        query = urlencode({"error": exc.message})
+        return RedirectResponse(f"/o/{order_id}?{query}", status_code=303)
     return RedirectResponse(f"/o/{order_id}", status_code=303)
 
 
