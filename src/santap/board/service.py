@@ -33,6 +33,9 @@ class RefundRequired(Conflict):
     code = "refund_required"
 
 
+KITCHEN_STEPS = frozenset({OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED})
+
+
 def staff_actor(staff: Staff) -> str:
     """How a staff member is named in order and payment history rows."""
     return f"staff:{staff.username}"
@@ -79,7 +82,15 @@ async def get_order_detail(session: AsyncSession, *, order_id: int) -> BoardOrde
 async def change_status(
     session: AsyncSession, *, order_id: int, status: OrderStatus, staff: Staff
 ) -> Order:
-    """Move a paid order along preparing → ready → completed (409 for any other step)."""
+    """Move a paid order along preparing → ready → completed (409 for any other step).
+
+    Only the kitchen's steps: paying and cancelling have their own paths (the money, Midtrans),
+    which the state machine's table alone would not tell apart from a kitchen move."""
+    if status not in KITCHEN_STEPS:
+        raise state_machine.IllegalTransition(
+            f"{status} is not a kitchen step; pay or cancel the order instead",
+            details={"to": status},
+        )
     order = await orders_service.get_order(session, order_id=order_id, for_update=True)
     before = {"status": OrderStatus(order.status)}
     state_machine.change_order_status(

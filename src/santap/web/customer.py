@@ -41,7 +41,7 @@ async def place_order(
     form = await request.form()
     try:
         created = await service.place_order(transactions, engine, table=table, form=form)
-    except (ValidationError, service.NothingOrdered, service.Refused) as exc:
+    except (ValidationError, service.NothingOrdered, service.BadLine, service.Refused) as exc:
         async with transactions.begin() as session:
             menu = await service.menu(session)
         return page(

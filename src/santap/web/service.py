@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,11 +26,17 @@ from santap.payments import service as payments_service
 from santap.payments.gateway import PaymentGateway
 from santap.payments.schemas import QrisPaymentCreate, QrisPaymentRead
 
-MAX_QUANTITY = 99
-
 
 class NothingOrdered(Exception):
     pass
+
+
+class BadLine(Exception):
+    """A quantity or item that is not a plain small number (hand-made posts)."""
+
+
+_QUANTITY = re.compile(r"^[0-9]{1,3}$")
+_ITEM_ID = re.compile(r"^[0-9]{1,18}$")
 
 
 class Refused(Exception):
@@ -76,15 +83,16 @@ def _lines(form: FormData) -> list[dict[str, Any]]:
         if not key.startswith("qty-") or not isinstance(value, str) or not value.strip():
             continue
         item_id, quantity = key.removeprefix("qty-"), value.strip()
-        if not item_id.isdigit() or not quantity.isdigit():
-            raise NothingOrdered()
+        # ASCII digits only: str.isdigit() admits "²", and int() refuses 4,300 digits and more.
+        if not _ITEM_ID.match(item_id) or not _QUANTITY.match(quantity):
+            raise BadLine()
         if int(quantity) == 0:
             continue
         note = form.get(f"note-{item_id}")
         lines.append(
             {
                 "menu_item_id": int(item_id),
-                "quantity": min(int(quantity), MAX_QUANTITY + 1),
+                "quantity": int(quantity),
                 "note": note.strip() or None if isinstance(note, str) else None,
             }
         )
@@ -116,7 +124,7 @@ def messages(exc: Exception) -> list[str]:
         return ["Choose at least one item."]
     if isinstance(exc, Refused):
         return [exc.error.message]
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, (ValidationError, BadLine)):
         return ["Check the quantities (1 to 99) and keep notes under 200 characters."]
     return [str(exc)]
 
