@@ -5,6 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from santap.models import StaffRole
+from santap.simulator import Simulator
 from tests.fixtures.staff import PASSWORD, create_staff
 from tests.web.a11y import serious_violations
 from tests.web.conftest import DESKTOP, PHONE, Site, shot_path
@@ -123,3 +124,51 @@ async def test_the_cashier_cancels_an_unpaid_order_with_a_reason_and_the_custome
     await board.get_by_role("button", name="Batalkan pesanan", exact=True).click()
     await expect(board.get_by_role("status")).to_have_text("Pesanan 1 dibatalkan.")
     await expect(customer.get_by_role("status")).to_have_text("Dibatalkan", timeout=10_000)
+
+
+async def test_a_counter_qris_shows_on_the_customer_display_and_turns_paid_live(
+    site: Site, browser: Browser
+) -> None:
+    simulator: Simulator = site.app.state.simulator
+    context, board = await _cashier(site, browser)
+    await _customer_orders(site, browser)  # chose "Bayar di kasir"
+    start = board.get_by_role("button", name="QRIS pesanan 1 di layar pelanggan")
+    async with context.expect_page() as opened:
+        await start.click()
+    display = await opened.value
+    await expect(display.get_by_role("heading", name="Pesanan 1")).to_be_visible()
+    qr = display.get_by_role("img", name="Kode QRIS untuk pesanan 1")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("e => e.getBoundingClientRect().width") >= 200  # drawn, not a stub
+    await expect(display.get_by_role("status")).to_have_text("Menunggu pembayaran")
+    await display.screenshot(path=shot_path("console-display-desktop"), full_page=True)
+    assert await serious_violations(display) == []
+
+    await display.evaluate("window.notReloaded = true")
+    [uid] = list(simulator.transactions)
+    await simulator.pay(uid)
+    await expect(display.get_by_role("status")).to_have_text("Lunas", timeout=10_000)
+    await expect(display.get_by_text("Terima kasih!")).to_be_visible()
+    assert await display.evaluate("window.notReloaded === true")  # live, not reloaded
+    await expect(qr).to_be_hidden()
+
+
+async def test_the_display_says_in_words_when_qris_cannot_start(
+    site: Site, browser: Browser
+) -> None:
+    simulator: Simulator = site.app.state.simulator
+    context, board = await _cashier(site, browser)
+    await _customer_orders(site, browser)
+    start = board.get_by_role("button", name="QRIS pesanan 1 di layar pelanggan")
+    simulator.faults.error_rate = 1.0  # Midtrans answers 5xx
+    async with context.expect_page() as opened:
+        await start.click()
+    display = await opened.value
+    await expect(display.get_by_role("alert")).to_contain_text("QRIS belum bisa dimulai:")
+    await expect(display.get_by_role("alert")).to_contain_text("bayar tunai di kasir")
+
+    simulator.faults.error_rate = 0.0
+    await start.click()  # the same window turned to the customer, not a new one
+    await expect(display.get_by_role("img", name="Kode QRIS untuk pesanan 1")).to_be_visible()
+    await expect(display.get_by_role("alert")).to_be_hidden()
+    assert len(context.pages) == 2

@@ -18,7 +18,7 @@ from santap.db import Transactions
 from santap.errors import SantapError
 from santap.menu import service as menu_service
 from santap.menu.schemas import MenuRead
-from santap.models import PaymentMethod, PaymentStatus
+from santap.models import Order, PaymentMethod, PaymentStatus
 from santap.orders import service as orders_service
 from santap.orders.schemas import OrderCreate, OrderCreated, OrderRead
 from santap.payments import qris
@@ -63,10 +63,19 @@ class OrderView:
             return None
         return qr_inline(self.qris.qr_string)
 
+    @property
+    def scan_inline(self) -> str | None:
+        """For a screen facing the customer: the QRIS itself, or in Snap mode the link to
+        Midtrans' payment page, which the customer's phone camera opens."""
+        if self.qris is None:
+            return None
+        content = self.qris.qr_string or self.qris.qris_url
+        return qr_inline(content) if content else None
+
 
 def qr_inline(content: str) -> str:
     """A QR code as an SVG element to put in a page."""
-    return str(_qr(content).svg_inline(scale=6, border=2))
+    return str(_qr(content).svg_inline(scale=6, border=2, omitsize=True))
 
 
 def _qr(content: str) -> segno.QRCode:
@@ -131,6 +140,15 @@ def messages(exc: Exception) -> list[str]:
 
 async def order_view(session: AsyncSession, *, order_id: int, token: str | None) -> OrderView:
     order = await orders_service.get_order_for_customer(session, order_id=order_id, token=token)
+    return _view(order)
+
+
+async def display_view(session: AsyncSession, *, order_id: int) -> OrderView:
+    """What the counter's customer-facing screen shows (staff only: no order token)."""
+    return _view(await orders_service.get_order(session, order_id=order_id))
+
+
+def _view(order: Order) -> OrderView:
     attempt = None
     for payment in sorted(order.payments, key=lambda p: p.id, reverse=True):
         if payment.method == PaymentMethod.QRIS and payment.status == PaymentStatus.PENDING:
@@ -154,6 +172,27 @@ async def start_qris(
         transactions,
         data=QrisPaymentCreate(order_id=order_id, amount=amount),
         proof=qris.Proof(order_token=token),
+        settings=settings,
+        gateway=gateway,
+    )
+    return payment
+
+
+async def start_counter_qris(
+    transactions: Transactions,
+    *,
+    order_id: int,
+    staff_token: str,
+    settings: Settings,
+    gateway: PaymentGateway,
+) -> QrisPaymentRead:
+    """QRIS for an order paid at the counter, started by the cashier (their token is the proof)."""
+    async with transactions.begin() as session:
+        amount = (await orders_service.get_order(session, order_id=order_id)).total_amount
+    payment, _ = await qris.create_qris_payment(
+        transactions,
+        data=QrisPaymentCreate(order_id=order_id, amount=amount),
+        proof=qris.Proof(staff_token=staff_token),
         settings=settings,
         gateway=gateway,
     )

@@ -18,13 +18,16 @@ from santap.config import Settings
 from santap.db import SessionDep, TransactionalRoute, TransactionsDep
 from santap.errors import SantapError
 from santap.models import OrderStatus, Staff, StaffRole
+from santap.models.base import MAX_ID
 from santap.net import client_ip
 from santap.orders.endpoints import OrderId
+from santap.orders.service import OrderNotFound
 from santap.payments import cash
 from santap.payments.gateway import GatewayDep
 from santap.payments.schemas import CashPaymentCreate
 from santap.staff import service as staff_service
 from santap.staff.dependencies import LoginLimiterDep, SettingsDep
+from santap.web import service as web_service
 from santap.web import session
 from santap.web.render import page, status_labels
 
@@ -198,6 +201,59 @@ async def cancel(
     except SantapError as exc:
         return _back(error=exc.message, order=order_id)
     return _back(notice="cancelled", order=order_id)
+
+
+@router.post("/staff/orders/{order_id}/qris")
+async def counter_qris(
+    request: Request,
+    order_id: OrderId,
+    staff: ConsoleStaff,
+    form: session.CheckedForm,
+    transactions: TransactionsDep,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+) -> Response:
+    """Start (or reuse) the order's QRIS and show it on the customer-facing display: the
+    board's form targets the display's window, so this answer lands there."""
+    try:
+        await web_service.start_counter_qris(
+            transactions,
+            order_id=order_id,
+            staff_token=request.cookies[session.COOKIE],
+            settings=settings,
+            gateway=gateway,
+        )
+    except SantapError as exc:
+        return RedirectResponse(
+            f"/staff/display?{urlencode({'order': order_id, 'error': exc.message})}", 303
+        )
+    return RedirectResponse(f"/staff/display?order={order_id}", 303)
+
+
+@router.get("/staff/display")
+async def display(
+    request: Request,
+    db: SessionDep,
+    staff: ConsoleStaff,
+    order: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    error: Annotated[str | None, Query(max_length=500)] = None,
+    partial: Annotated[bool, Query()] = False,
+) -> Response:
+    """The screen turned to the customer at the counter: the order's QRIS, followed live."""
+    view = None
+    if order is not None:
+        try:
+            view = await web_service.display_view(db, order_id=order)
+        except OrderNotFound:
+            view = None
+    return page(
+        request,
+        "display_body.html" if partial else "staff_display.html",
+        view=view,
+        order_id=order,
+        error=error,
+        labels=status_labels(request),
+    )
 
 
 def install(app: FastAPI) -> None:
