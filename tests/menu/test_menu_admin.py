@@ -200,9 +200,38 @@ async def test_menu_changes_are_audited(
         "description": "",
         "price": 7000,
         "is_available": True,
+        "is_retired": False,
     }
     assert rows[2].entity_id == str(item["id"])
     assert (rows[2].before or {})["price"] == 7000
     assert (rows[2].after or {})["price"] == 8000
     assert (rows[3].before or {})["position"] == 0
     assert (rows[3].after or {})["position"] == 2
+
+
+async def test_a_retired_item_leaves_the_menu_but_not_the_orders_that_had_it(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str],
+) -> None:
+    item = await create_menu_item(sessionmaker, name="Es Cendol", price=12000)
+    order = await place_order(client, [{"menu_item_id": item.id, "quantity": 1}])
+    retired = await _patch(client, admin_headers, f"/items/{item.id}", {"is_retired": True})
+    assert retired.status_code == 200, retired.text
+    assert retired.json()["is_retired"] is True
+    menu = (await client.get("/api/v1/menu")).json()
+    assert [i["name"] for c in menu["categories"] for i in c["items"]] == []  # not "sold out"
+    refused = await client.post(
+        "/api/v1/orders", json={"items": [{"menu_item_id": item.id, "quantity": 1}]}
+    )
+    assert refused.status_code == 422, refused.text
+    kept = await client.get(
+        f"/api/v1/orders/{order['id']}", headers={"X-Order-Token": order["access_token"]}
+    )
+    assert [(i["name"], i["unit_price"]) for i in kept.json()["items"]] == [("Es Cendol", 12000)]
+    restored = await _patch(client, admin_headers, f"/items/{item.id}", {"is_retired": False})
+    assert restored.json()["is_retired"] is False
+    again = await client.post(
+        "/api/v1/orders", json={"items": [{"menu_item_id": item.id, "quantity": 1}]}
+    )
+    assert again.status_code == 201, again.text

@@ -43,7 +43,7 @@ async def test_the_owner_marks_an_item_sold_out_and_adds_one_and_customers_see_b
     assert await serious_violations(owner) == []
     await owner.get_by_role("button", name="Tandai Es Jeruk habis").click()
     await expect(owner.get_by_role("status")).to_have_text("Tersimpan: Es Jeruk")
-    await owner.get_by_label("Kategori").select_option(label="Makanan")
+    await owner.get_by_label("Kategori", exact=True).select_option(label="Makanan")
     await owner.get_by_label("Nama", exact=True).fill("Soto Ayam")
     await owner.get_by_label("Harga (rupiah)").fill("28.000")
     await owner.get_by_role("button", name="Tambahkan ke menu").click()
@@ -56,6 +56,37 @@ async def test_the_owner_marks_an_item_sold_out_and_adds_one_and_customers_see_b
     await expect(customer.get_by_label("Es Jeruk", exact=True)).to_be_disabled()
     await expect(customer.get_by_label("Soto Ayam", exact=True)).to_be_enabled()
     await expect(customer.get_by_text("Rp28.000")).to_be_visible()
+
+
+async def test_the_owner_edits_an_item_and_retires_another_which_leaves_the_customers_menu(
+    site: Site, browser: Browser
+) -> None:
+    owner = await _log_in(site, browser, "pemilik", StaffRole.ADMIN)
+    await owner.get_by_text("Ubah Mie Ayam").click()
+    await owner.get_by_label("Nama Mie Ayam").fill("Mie Ayam Bakso")
+    await owner.get_by_label("Harga Mie Ayam (rupiah)").fill("27.000")
+    await owner.get_by_label("Deskripsi Mie Ayam").fill("Mie ayam dengan bakso sapi")
+    await owner.get_by_role("button", name="Simpan Mie Ayam").click()
+    await expect(owner.get_by_role("status")).to_have_text("Tersimpan: Mie Ayam Bakso")
+    await owner.get_by_text("Ubah Gado-Gado").click()
+    await owner.get_by_role("button", name="Arsipkan Gado-Gado").click()
+    await expect(owner.get_by_role("status")).to_have_text("Tersimpan: Gado-Gado")
+    retired = owner.get_by_role("region", name="Item yang diarsipkan")
+    await expect(retired.get_by_role("article", name="Gado-Gado")).to_be_visible()
+    assert await serious_violations(owner) == []
+
+    phone = await browser.new_context(viewport=PHONE, locale="id-ID")
+    customer = await phone.new_page()
+    await customer.goto(f"{site.url}/t/3")
+    await expect(customer.get_by_label("Mie Ayam Bakso", exact=True)).to_be_enabled()
+    await expect(customer.get_by_text("Rp27.000")).to_be_visible()
+    await expect(customer.get_by_text("Mie ayam dengan bakso sapi")).to_be_visible()
+    await expect(customer.get_by_text("Gado-Gado")).to_have_count(0)  # gone, not "sold out"
+
+    await retired.get_by_role("button", name="Kembalikan Gado-Gado ke menu").click()
+    await expect(owner.get_by_role("region", name="Item yang diarsipkan")).to_have_count(0)
+    await customer.reload()
+    await expect(customer.get_by_label("Gado-Gado", exact=True)).to_be_enabled()
 
 
 @pytest.mark.parametrize("settings_overrides", [{"SANTAP_TABLES": 6}])

@@ -56,3 +56,19 @@ async def test_an_odd_quantity_is_a_message_not_an_error(
     answer = await client.post("/t/3", data={f"qty-{item}": quantity})
     assert answer.status_code == 422
     assert 'role="alert"' in answer.text
+
+
+@pytest.mark.parametrize("price", ["²", "9" * 5000, "-5", "abc"])
+async def test_an_odd_price_on_the_menu_page_is_a_message_not_an_error(
+    client: httpx.AsyncClient, demo_menu: dict[str, int], admin: Staff, price: str
+) -> None:
+    csrf = await _console(client, admin)
+    item = demo_menu["Mie Ayam"]
+    edited = await client.post(
+        f"/admin/menu/items/{item}", data={"csrf": csrf, "name": "Mie", "price": price}
+    )
+    assert edited.status_code == 303
+    assert "error=item_invalid" in edited.headers["location"]
+    menu = (await client.get("/api/v1/menu")).json()
+    names = [i["name"] for c in menu["categories"] for i in c["items"]]
+    assert "Mie Ayam" in names  # nothing changed

@@ -19,6 +19,15 @@ async def list_active_categories(session: AsyncSession) -> Sequence[MenuCategory
     return (await session.scalars(query)).all()
 
 
+async def list_all_categories(session: AsyncSession) -> Sequence[MenuCategory]:
+    query = (
+        select(MenuCategory)
+        .options(selectinload(MenuCategory.items))
+        .order_by(MenuCategory.position, MenuCategory.id)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def get_items_for_order(
     session: AsyncSession, item_ids: Iterable[int]
 ) -> dict[int, MenuItem]:

@@ -107,6 +107,7 @@ class MenuItemUpdate(_Patch):
     description: Description | None = None
     price: Price | None = None
     is_available: StrictBool | None = None
+    is_retired: StrictBool | None = None
 
 
 class MenuItemAdminRead(BaseModel):
@@ -118,5 +119,11 @@ class MenuItemAdminRead(BaseModel):
     description: str
     price: int
     is_available: bool
+    is_retired: bool
     created_at: datetime
     updated_at: datetime
+
+
+class MenuCategoryAdminView(BaseModel):
+    category: MenuCategoryAdminRead
+    items: list[MenuItemAdminRead]

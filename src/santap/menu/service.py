@@ -10,10 +10,14 @@ from santap.audit import service as audit
 from santap.errors import Conflict, NotFound
 from santap.menu import repository
 from santap.menu.schemas import (
+    MenuCategoryAdminRead,
+    MenuCategoryAdminView,
     MenuCategoryCreate,
     MenuCategoryRead,
     MenuCategoryUpdate,
+    MenuItemAdminRead,
     MenuItemCreate,
+    MenuItemRead,
     MenuItemUpdate,
     MenuRead,
 )
@@ -35,14 +39,40 @@ DEMO_MENU: dict[str, list[tuple[str, str, int]]] = {
 
 
 async def get_menu(session: AsyncSession) -> MenuRead:
+    """The customers' menu: active categories, their items not retired (sold out shown)."""
     categories = await repository.list_active_categories(session)
-    return MenuRead(categories=[MenuCategoryRead.model_validate(c) for c in categories])
+    return MenuRead(
+        categories=[
+            MenuCategoryRead(
+                id=category.id,
+                name=category.name,
+                items=[MenuItemRead.model_validate(i) for i in category.items if not i.is_retired],
+            )
+            for category in categories
+        ]
+    )
+
+
+async def get_admin_menu(session: AsyncSession) -> list[MenuCategoryAdminView]:
+    """Everything, for the owner: hidden categories, sold-out and retired items included."""
+    categories = await repository.list_all_categories(session)
+    return [
+        MenuCategoryAdminView(
+            category=MenuCategoryAdminRead.model_validate(category),
+            items=[MenuItemAdminRead.model_validate(item) for item in category.items],
+        )
+        for category in categories
+    ]
 
 
 async def items_for_order(session: AsyncSession, *, item_ids: Iterable[int]) -> dict[int, MenuItem]:
     """Orderable menu items by id; unknown, unavailable or hidden ones are left out."""
     items = await repository.get_items_for_order(session, item_ids)
-    return {item_id: item for item_id, item in items.items() if item.is_available}
+    return {
+        item_id: item
+        for item_id, item in items.items()
+        if item.is_available and not item.is_retired
+    }
 
 
 async def seed_demo_menu(session: AsyncSession) -> int:
@@ -78,7 +108,7 @@ async def menu_is_empty(session: AsyncSession) -> bool:
 # placed, so no change here reaches an existing order.
 
 _CATEGORY_FIELDS = ("name", "position", "is_active")
-_ITEM_FIELDS = ("category_id", "name", "description", "price", "is_available")
+_ITEM_FIELDS = ("category_id", "name", "description", "price", "is_available", "is_retired")
 
 
 class CategoryNotFound(NotFound):

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from santap.models.base import Base, BigIntPK, Timestamps
@@ -29,5 +38,7 @@ class MenuItem(Timestamps, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(BigInteger)
     is_available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Retired: off the menu for good (not "sold out today"), kept for its orders' history.
+    is_retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     category: Mapped[MenuCategory] = relationship(back_populates="items", lazy="raise")

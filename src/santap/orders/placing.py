@@ -28,6 +28,7 @@ WITH lines AS (
         CAST(:notes AS VARCHAR[])
     ) WITH ORDINALITY AS line (menu_item_id, quantity, note, position)
     JOIN menu_item AS item ON item.id = line.menu_item_id AND item.is_available
+        AND NOT item.is_retired
     JOIN menu_category AS category ON category.id = item.category_id AND category.is_active
 ),
 placed AS (

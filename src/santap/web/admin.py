@@ -3,12 +3,14 @@ service, which audits it, as the API's admin routes do."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from santap.audit import service as audit_service
 from santap.db import SessionDep, TransactionalRoute
@@ -49,12 +51,13 @@ async def menu_page(
     request: Request, db: SessionDep, staff: AdminStaff, settings: SettingsDep
 ) -> Response:
     """Every category and item: availability, price, and a new item."""
-    menu = await menu_service.get_menu(db)
+    menu = await menu_service.get_admin_menu(db)
     return page(
         request,
         "admin_menu.html",
         staff=staff,
         menu=menu,
+        retired=[item for entry in menu for item in entry.items if item.is_retired],
         csrf=session.csrf_token(settings, request.cookies[session.COOKIE]),
         query=request.query_params,
     )
@@ -105,10 +108,10 @@ async def audit_page(
 async def create_item(db: SessionDep, staff: AdminStaff, form: session.CheckedForm) -> Response:
     try:
         data = MenuItemCreate(
-            category_id=int(str(form.get("category_id", "0"))),
+            category_id=_number(form.get("category_id", "0")),
             name=str(form.get("name", "")),
             description=str(form.get("description", "")),
-            price=int(str(form.get("price", "0")).replace(".", "") or 0),
+            price=_rupiah(form.get("price", "0")),
         )
         item = await menu_service.create_item(db, data=data, staff=staff)
     except (ValueError, ValidationError):
@@ -124,13 +127,8 @@ async def update_item(
     item_id: ItemId, db: SessionDep, staff: AdminStaff, form: session.CheckedForm
 ) -> Response:
     try:
-        changes: dict[str, object] = {}
-        if "is_available" in form:
-            changes["is_available"] = form.get("is_available") == "true"
-        if form.get("price"):
-            changes["price"] = int(str(form.get("price")).replace(".", ""))
         item = await menu_service.update_item(
-            db, item_id=item_id, data=MenuItemUpdate.model_validate(changes), staff=staff
+            db, item_id=item_id, data=_item_changes(form), staff=staff
         )
     except (ValueError, ValidationError):
         return _back(error="item_invalid")
@@ -138,6 +136,34 @@ async def update_item(
         await db.rollback()
         return _back(error=exc.message)
     return _back(notice="updated", item=item.name)
+
+
+def _item_changes(form: FormData) -> MenuItemUpdate:
+    """What the form posted: one of the toggles, or the edit form's fields."""
+    changes: dict[str, object] = {}
+    for flag in ("is_available", "is_retired"):
+        if flag in form:
+            changes[flag] = form.get(flag) == "true"
+    for field in ("name", "description"):
+        if field in form:
+            changes[field] = str(form.get(field))
+    if form.get("price"):
+        changes["price"] = _rupiah(form.get("price"))
+    if form.get("category_id"):
+        changes["category_id"] = _number(form.get("category_id"))
+    return MenuItemUpdate.model_validate(changes)
+
+
+def _rupiah(value: object) -> int:
+    """``28.000`` or ``28000``: ASCII digits only (int() takes "²" and thousands of digits)."""
+    return _number(str(value).replace(".", "").strip())
+
+
+def _number(value: object) -> int:
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise ValueError(text)
+    return int(text)
 
 
 def install(app: FastAPI) -> None:
