@@ -48,6 +48,7 @@ from santap.simulator import Simulator, create_simulator
 from santap.staff.endpoints import router as auth_router
 from santap.supervise import Supervised
 from santap.web import admin as owner
+from santap.web import money
 from santap.web import staff as console
 from santap.web.customer import router as customer_router
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         customer_router,
         console.router,
         owner.router,
+        money.router,
     ):
         _summaries_from_docstrings(router.routes)
         document_undecodable_body(router.routes)

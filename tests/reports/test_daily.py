@@ -82,6 +82,9 @@ async def test_report_sums_match_a_generated_day(
     top = {item["name"]: item["quantity"] for item in report["top_items"]}
     assert top == dict(quantities)
     assert [i["quantity"] for i in report["top_items"]] == sorted(top.values(), reverse=True)
+    assert [h["hour"] for h in report["hourly"]] == list(range(24))
+    assert sum(h["amount"] for h in report["hourly"]) == report["gross_total"]
+    assert sum(h["payments"] for h in report["hourly"]) == paid_orders
 
     as_csv = await client.get(f"{REPORT}?date={today}&format=csv", headers=admin_headers)
     assert as_csv.headers["content-type"].startswith("text/csv")
@@ -131,6 +134,13 @@ async def test_days_are_jakarta_days(
     assert (day26["order_count"], day26["gross"]["cash"]) == (1, 8000)
     assert (day25["order_count"], day25["gross"]["cash"]) == (1, 8000)
     assert day26["period_start"].startswith("2026-11-25T17:00:00")
+    # Hours are the restaurant's too: 00:00-00:59 WIB on the 26th, 23:00-23:59 on the 25th.
+    assert [(h["hour"], h["amount"]) for h in day26["hourly"] if h["payments"]] == [(0, 8000)]
+    assert [(h["hour"], h["amount"]) for h in day25["hourly"] if h["payments"]] == [(23, 8000)]
+    csv_rows = (
+        await client.get(f"{REPORT}?date=2026-11-25&format=csv", headers=admin_headers)
+    ).text
+    assert "hour,23:00,1,8000" in csv_rows.splitlines()
 
 
 async def test_report_rejects_bad_dates(

@@ -21,6 +21,12 @@ class TopItem(BaseModel):
     revenue: int
 
 
+class HourlySales(BaseModel):
+    hour: int  # 0-23 on the restaurant's clock: 14 is 14:00-14:59 WIB
+    payments: int
+    amount: int
+
+
 class DailyReport(BaseModel):
     date: date
     timezone: str
@@ -34,3 +40,4 @@ class DailyReport(BaseModel):
     refunds_total: int
     net: int
     top_items: list[TopItem]
+    hourly: list[HourlySales]  # all 24 hours; their amounts add up to gross_total
