@@ -102,6 +102,8 @@ async def test_the_daily_report_shows_takings_sales_per_hour_top_items_and_the_c
 ) -> None:
     await _paid_twice(site)  # Rp35.000 cash and Rp35.000 QRIS, today
     owner = await _log_in(site, browser, "pemilik", StaffRole.ADMIN)
+    await owner.goto(f"{site.url}/staff")
+    await owner.get_by_role("link", name="Halaman pemilik").click()  # from the board
     await _report(owner, site)
     summary = owner.get_by_role("region", name="Ringkasan", exact=False)
     await expect(summary).to_contain_text("Rp70.000")
