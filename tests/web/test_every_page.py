@@ -44,8 +44,8 @@ async def test_every_page_fits_a_phone_and_a_desktop_and_passes_the_accessibilit
             answer = await owner.goto(f"{site.url}{path}")
             assert answer is not None
             assert answer.status == 200, (path, answer.status)
-            assert await owner.evaluate(
-                "document.documentElement.scrollWidth <= innerWidth"
-            ), f"{path} runs off the side at {viewport['width']} px"
+            assert await owner.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
+                f"{path} runs off the side at {viewport['width']} px"
+            )
             assert await serious_violations(owner) == [], (path, size)
             await owner.screenshot(path=shot_path(f"page-{name}-{size}"), full_page=True)
