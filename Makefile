@@ -26,8 +26,9 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
-# The README's pictures: the browser tests write screenshots/, these four are kept in docs/.
-SCREENS := customer-menu-phone customer-qr-phone customer-paid-phone console-board-desktop
+# The README's pictures: the browser tests write screenshots/, these eight are kept in docs/.
+SCREENS := customer-menu-phone customer-qr-phone customer-paid-phone console-board-desktop \
+	console-display-desktop console-kitchen-desktop admin-report-desktop admin-payments-desktop
 screenshots: $(VENV)/.dev
 	env -u TEST_DATABASE_URL $(BIN)/pytest -q tests/web
 	mkdir -p docs/screens
