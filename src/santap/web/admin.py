@@ -3,7 +3,6 @@ service, which audits it, as the API's admin routes do."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from santap.menu.schemas import MenuItemCreate, MenuItemUpdate
 from santap.models import Staff, StaffRole
 from santap.models.base import MAX_ID, NO_NUL
 from santap.staff.dependencies import SettingsDep
-from santap.web import session
+from santap.web import forms, session
 from santap.web.render import page
 from santap.web.service import qr_inline
 from santap.web.staff import LoginRequired
@@ -108,10 +107,10 @@ async def audit_page(
 async def create_item(db: SessionDep, staff: AdminStaff, form: session.CheckedForm) -> Response:
     try:
         data = MenuItemCreate(
-            category_id=_number(form.get("category_id", "0")),
+            category_id=forms.number(form.get("category_id", "0")),
             name=str(form.get("name", "")),
             description=str(form.get("description", "")),
-            price=_rupiah(form.get("price", "0")),
+            price=forms.rupiah(form.get("price", "0")),
         )
         item = await menu_service.create_item(db, data=data, staff=staff)
     except (ValueError, ValidationError):
@@ -148,22 +147,10 @@ def _item_changes(form: FormData) -> MenuItemUpdate:
         if field in form:
             changes[field] = str(form.get(field))
     if form.get("price"):
-        changes["price"] = _rupiah(form.get("price"))
+        changes["price"] = forms.rupiah(form.get("price"))
     if form.get("category_id"):
-        changes["category_id"] = _number(form.get("category_id"))
+        changes["category_id"] = forms.number(form.get("category_id"))
     return MenuItemUpdate.model_validate(changes)
-
-
-def _rupiah(value: object) -> int:
-    """``28.000`` or ``28000``: ASCII digits only (int() takes "²" and thousands of digits)."""
-    return _number(str(value).replace(".", "").strip())
-
-
-def _number(value: object) -> int:
-    text = str(value).strip()
-    if not re.fullmatch(r"[0-9]{1,18}", text):
-        raise ValueError(text)
-    return int(text)
 
 
 def install(app: FastAPI) -> None:

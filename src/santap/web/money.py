@@ -3,30 +3,31 @@ the day's report with its sales per hour and the CSV. The services are the API's
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from santap.db import SessionDep, TransactionalRoute, TransactionsDep
 from santap.errors import SantapError
 from santap.localtime import LOCAL_TZ
+from santap.models.base import MAX_ID
 from santap.payments import refunds
 from santap.payments.gateway import GatewayDep
 from santap.payments.schemas import PaymentAdminRead, RefundCreate
 from santap.reports import service as reports
 from santap.staff.dependencies import SettingsDep
-from santap.web import session
-from santap.web.admin import AdminStaff, ItemId
+from santap.web import forms, session
+from santap.web.admin import AdminStaff
 from santap.web.render import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 # The first and last representable days have no UTC bounds (Jakarta is UTC+7).
+PaymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Day = Annotated[date | None, Query(alias="date", gt=date.min, lt=date.max)]
 
 
@@ -48,18 +49,16 @@ async def flagged_page(
 
 @router.post("/admin/payments/{payment_id}/refund")
 async def refund(
-    payment_id: ItemId,
+    payment_id: PaymentId,
     staff: AdminStaff,
     form: session.CheckedForm,
     transactions: TransactionsDep,
     gateway: GatewayDep,
 ) -> Response:
-    amount = str(form.get("amount", "")).replace(".", "").strip()
+    amount = str(form.get("amount", "")).strip()
     try:
-        if amount and not re.fullmatch(r"[0-9]{1,18}", amount):
-            raise ValueError(amount)
         data = RefundCreate(
-            amount=int(amount) if amount else None, reason=str(form.get("reason", ""))
+            amount=forms.rupiah(amount) if amount else None, reason=str(form.get("reason", ""))
         )
         done = await refunds.refund_payment(
             transactions, payment_id=payment_id, data=data, admin=staff, gateway=gateway
@@ -78,7 +77,7 @@ async def report_page(
     """One Asia/Jakarta day: orders, takings by method, refunds, sales per hour, top items."""
     report = await reports.daily_report(db, day=day or _today())
     busiest = max((hour.amount for hour in report.hourly), default=0)
-    shown = [hour for hour in report.hourly if hour.payments] or []
+    shown = [hour for hour in report.hourly if hour.payments]
     return page(
         request,
         "admin_report.html",

@@ -27,8 +27,8 @@ from santap.payments.gateway import GatewayDep
 from santap.payments.schemas import CashPaymentCreate
 from santap.staff import service as staff_service
 from santap.staff.dependencies import LoginLimiterDep, SettingsDep
+from santap.web import forms, session
 from santap.web import service as web_service
-from santap.web import session
 from santap.web.render import page, status_labels
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
@@ -157,9 +157,9 @@ async def take_cash(
     transactions: TransactionsDep,
     gateway: GatewayDep,
 ) -> Response:
-    tendered = str(form.get("amount_tendered", "")).replace(".", "").strip()
     try:
-        data = CashPaymentCreate(order_id=order_id, amount_tendered=int(tendered))
+        tendered = forms.rupiah(form.get("amount_tendered", ""))
+        data = CashPaymentCreate(order_id=order_id, amount_tendered=tendered)
         paid = await cash.take_cash(transactions, data=data, cashier=staff, gateway=gateway)
     except (ValueError, ValidationError):
         return _back(error="cash_invalid", order=order_id)
