@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ def _split_networks(value: object) -> object:
 
 
 Networks = Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode]
+# An exact origin, as a browser sends it: scheme, host and port, no path, no wildcard.
+Origin = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")]
 
 
 class Settings(BaseSettings):
@@ -135,6 +137,10 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="MIDTRANS_WEBHOOK_ALLOWED_IPS"
     )
     trusted_proxies: Networks = Field(default_factory=list, validation_alias="TRUSTED_PROXIES")
+    # Web apps on other origins allowed to call the API from a browser (comma-separated).
+    cors_origins: Annotated[list[Origin], NoDecode] = Field(
+        default_factory=list, validation_alias="SANTAP_CORS_ORIGINS"
+    )
     # When set, GET /metrics needs it as a bearer token; unset, /metrics is open.
     metrics_token: SecretStr | None = Field(None, validation_alias="SANTAP_METRICS_TOKEN")
 
@@ -142,6 +148,13 @@ class Settings(BaseSettings):
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split_networks(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # "https://app.example.com/" as copied from an address bar is the same origin.
+        split = _split_networks(value)
+        return [o.rstrip("/") for o in split] if isinstance(split, list) else split
 
     @model_validator(mode="after")
     def _check_midtrans_key_matches_mode(self) -> Settings:

@@ -21,6 +21,7 @@ from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
 from santap.bodylimit import install_body_limit
 from santap.config import Settings
+from santap.cors import install_cors
 from santap.db import READ_ONLY, autocommit, create_engine, create_sessionmaker
 from santap.errors import document_undecodable_body, error_response, install_error_handlers
 from santap.events.endpoints import router as events_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         app.mount(SIMULATOR_PATH, simulator.app)
     install_error_handlers(app)
     install_body_limit(app, settings)  # inside observability: 413s are logged and counted
+    install_cors(app, settings)  # inside observability too: preflights are logged
     install_observability(app, settings)
     for router in (
         webhook_router,
