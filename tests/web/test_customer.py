@@ -167,3 +167,17 @@ async def test_when_midtrans_fails_the_customer_is_told_in_words_and_can_pay_at_
     await page.get_by_role("button", name="Bayar dengan QRIS").click()
     await expect(page.get_by_role("link", name="Buka halaman pembayaran")).to_be_visible()
     await context.close()
+
+
+async def test_the_order_page_shows_no_error_text_written_into_its_link(
+    site: Site, browser: Browser
+) -> None:
+    """A link to a customer's order is easy to send them; what it says must be Santap's."""
+    context = await browser.new_context(viewport=PHONE, locale="id-ID")
+    page = await context.new_page()
+    await _order_at_table(page, site)
+    await page.goto(f"{site.url}/o/1?error=Transfer+ke+rekening+BCA+123")
+    await expect(page.get_by_role("status")).to_have_text("Menunggu pembayaran")
+    await expect(page.get_by_text("rekening BCA")).to_have_count(0)
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    await context.close()

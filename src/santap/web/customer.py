@@ -7,11 +7,11 @@ all read it from there."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from santap.db import AutocommitDep, SessionDep, TransactionalRoute, TransactionsDep
 from santap.errors import SantapError
@@ -68,6 +68,16 @@ async def place_order(
 @router.get("/o/{order_id}")
 async def order_page(request: Request, order_id: OrderId, session: SessionDep) -> Response:
     """The customer's order, followed live: pay by QRIS or at the counter."""
+    return await _order(request, session, order_id)
+
+
+async def _order(
+    request: Request,
+    session: AsyncSession,
+    order_id: int,
+    *,
+    error: SantapError | None = None,
+) -> Response:
     try:
         view = await service.order_view(
             session, order_id=order_id, token=request.cookies.get(token_cookie(order_id))
@@ -77,9 +87,12 @@ async def order_page(request: Request, order_id: OrderId, session: SessionDep) -
     return page(
         request,
         "order.html",
+        status_code=error.status_code if error else 200,
         view=view,
         labels=status_labels(request),
-        error=request.query_params.get("error"),
+        # Only what this request was told: never text from the URL, which anyone can write
+        # into a link to a customer's order (the order's cookie is sent on a link, SameSite=Lax).
+        error=error.message if error else None,
     )
 
 
@@ -100,8 +113,8 @@ async def pay_by_qris(
         return page(request, "not_found.html", status_code=404)
     except SantapError as exc:
         # Midtrans refused or did not answer, the order was paid meanwhile...: said in words.
-        query = urlencode({"error": exc.message})
-        return RedirectResponse(f"/o/{order_id}?{query}", status_code=303)
+        async with transactions.begin() as session:
+            return await _order(request, session, order_id, error=exc)
     return RedirectResponse(f"/o/{order_id}", status_code=303)
 
 

@@ -26,8 +26,8 @@ from santap.web.render import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
-# The first and last representable days have no UTC bounds (Jakarta is UTC+7).
 PaymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# The first and last representable days have no UTC bounds (Jakarta is UTC+7).
 Day = Annotated[date | None, Query(alias="date", gt=date.min, lt=date.max)]
 
 
