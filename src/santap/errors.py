@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
@@ -88,18 +90,67 @@ async def _santap_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+# Pydantic names the members of a ``Literal[SomeEnum.X, ...]`` by their repr
+# (``<OrderStatus.READY: 'ready'>``); clients send and read the values.
+_ENUM_REPR = re.compile(r"""<(?:\w+\.)+\w+: ('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+)>""")
+
+
+def readable(message: str) -> str:
+    """A validation message with enum members shown as their values."""
+    return _ENUM_REPR.sub(r"\1", message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {
-            "field": ".".join(str(part) for part in err.get("loc", ())),
-            "message": err.get("msg", ""),
-            "type": err.get("type", ""),
-        }
-        for err in exc.errors()
+    details = [_detail(request, err) for err in exc.errors()]
+    body_problems = [d["message"] for d in details if d["field"] == "body"]
+    others = [d["field"] for d in details if d["field"] != "body"]
+    message = "; ".join(body_problems)
+    if others:
+        message += ("; also invalid: " if message else "Invalid request: ") + ", ".join(others)
+    return error_response(422, "validation_error", message, details)
+
+
+def _detail(request: Request, err: Mapping[str, Any]) -> dict[str, str]:
+    loc = tuple(err.get("loc", ()))
+    kind = str(err.get("type", ""))
+    message = readable(str(err.get("msg", "")))
+    if loc == ("body",):
+        # The body as a whole is missing or not an object: say what it must hold.
+        message = _body_message(request, missing=kind == "missing")
+    return {"field": ".".join(str(part) for part in loc), "message": message, "type": kind}
+
+
+def _body_message(request: Request, *, missing: bool) -> str:
+    fields = _required_body_fields(request)
+    if missing:
+        if not fields:
+            return "A JSON object body is required"
+        return f"A JSON body with {_named(fields)} is required"
+    if not fields:
+        return "The body must be a JSON object"
+    return f"The body must be a JSON object with {_named(fields)}"
+
+
+def _named(fields: Sequence[str]) -> str:
+    quoted = [f"'{name}'" for name in fields]
+    if len(quoted) == 1:
+        return f"the field {quoted[0]}"
+    return f"the fields {', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _required_body_fields(request: Request) -> list[str]:
+    """The required top-level fields of the route's JSON body, by the names clients send."""
+    route = request.scope.get("route")
+    body_field = route.body_field if isinstance(route, APIRoute) else None
+    model = body_field.field_info.annotation if body_field is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [
+        field.validation_alias if isinstance(field.validation_alias, str) else field.alias or name
+        for name, field in model.model_fields.items()
+        if field.is_required()
     ]
-    fields = ", ".join(d["field"] for d in details)
-    return error_response(422, "validation_error", f"Invalid request: {fields}", details)
 
 
 _HTTP_CODES = {

@@ -37,8 +37,8 @@ class CursorKey(BaseModel):
 class InvalidCursor(Unprocessable):
     code = "invalid_cursor"
 
-    def __init__(self) -> None:
-        super().__init__("The cursor is not valid; start again without one")
+    def __init__(self, message: str = "The cursor is not valid; start again without one") -> None:
+        super().__init__(message)
 
 
 def encode_cursor(key: CursorKey) -> str:

@@ -57,7 +57,7 @@ async def _page(
     return body
 
 
-async def test_board_lists_newest_first_and_filters_by_status(
+async def test_board_lists_oldest_first_and_filters_by_status(
     client: httpx.AsyncClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     cashier_headers: dict[str, str],
@@ -66,13 +66,13 @@ async def test_board_lists_newest_first_and_filters_by_status(
     await _advance(sessionmaker, second, OrderStatus.PAID)
     await _advance(sessionmaker, third, OrderStatus.PAID, OrderStatus.PREPARING)
     body = await _page(client, cashier_headers)
-    assert [o["id"] for o in body["items"]] == [third, second, first]
+    assert [o["id"] for o in body["items"]] == [first, second, third]  # the kitchen's order
     assert body["next_cursor"] is None
     assert body["items"][0]["items"][0]["name"] == "Bakso"
     paid = await _page(client, cashier_headers, status="paid")
     assert [o["id"] for o in paid["items"]] == [second]
     kitchen = await _page(client, cashier_headers, status=["paid", "preparing"])
-    assert [o["id"] for o in kitchen["items"]] == [third, second]
+    assert [o["id"] for o in kitchen["items"]] == [second, third]
     bad = await client.get(BOARD, params={"status": "eaten"}, headers=cashier_headers)
     assert bad.status_code == 422
 
@@ -88,7 +88,7 @@ async def test_board_date_is_a_jakarta_day(
     await _set(sessionmaker, early_jan_2, created_at=datetime(2026, 1, 1, 17, 0, tzinfo=UTC))
     await _set(sessionmaker, late_jan_2, created_at=datetime(2026, 1, 2, 16, 59, 59, tzinfo=UTC))
     jan_2 = await _page(client, cashier_headers, date="2026-01-02")
-    assert [o["id"] for o in jan_2["items"]] == [late_jan_2, early_jan_2]
+    assert [o["id"] for o in jan_2["items"]] == [early_jan_2, late_jan_2]
     jan_1 = await _page(client, cashier_headers, date="2026-01-01")
     assert [o["id"] for o in jan_1["items"]] == [late_jan_1]
     assert (await _page(client, cashier_headers, date="2026-01-03"))["items"] == []
@@ -112,7 +112,8 @@ async def test_board_pages_with_a_keyset_cursor(
     seen: list[int] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"limit": 2, "sort": "newest"}
+        params |= {"cursor": cursor} if cursor else {}
         body = await _page(client, cashier_headers, **params)
         assert len(body["items"]) <= 2
         seen += [o["id"] for o in body["items"]]

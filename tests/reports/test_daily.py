@@ -73,7 +73,7 @@ async def test_report_sums_match_a_generated_day(
     response = await client.get(f"{REPORT}?date={today}", headers=admin_headers)
     assert response.status_code == 200, response.text
     report = response.json()
-    assert report["order_count"] == paid_orders
+    assert report["orders_paid"] == paid_orders
     assert report["orders_placed"] == 12
     assert report["gross"] == gross
     assert report["gross_total"] == sum(gross.values())
@@ -91,10 +91,13 @@ async def test_report_sums_match_a_generated_day(
     rows = list(csv.reader(io.StringIO(as_csv.text)))
     assert ["net", "total", "", str(report["net"])] in rows
     assert ["gross", "qris", "", str(gross["qris"])] in rows
+    # One name for the paid-order count, in JSON and CSV alike.
+    assert "order_count" not in report
+    assert ["summary", "orders_paid", str(paid_orders), ""] in rows
 
     other_day = today - timedelta(days=3)
     empty = (await client.get(f"{REPORT}?date={other_day}", headers=admin_headers)).json()
-    assert (empty["order_count"], empty["gross_total"], empty["top_items"]) == (0, 0, [])
+    assert (empty["orders_paid"], empty["gross_total"], empty["top_items"]) == (0, 0, [])
 
 
 async def test_days_are_jakarta_days(
@@ -131,8 +134,8 @@ async def test_days_are_jakarta_days(
             await session.commit()
     day26 = (await client.get(f"{REPORT}?date=2026-11-26", headers=admin_headers)).json()
     day25 = (await client.get(f"{REPORT}?date=2026-11-25", headers=admin_headers)).json()
-    assert (day26["order_count"], day26["gross"]["cash"]) == (1, 8000)
-    assert (day25["order_count"], day25["gross"]["cash"]) == (1, 8000)
+    assert (day26["orders_paid"], day26["gross"]["cash"]) == (1, 8000)
+    assert (day25["orders_paid"], day25["gross"]["cash"]) == (1, 8000)
     assert day26["period_start"].startswith("2026-11-25T17:00:00")
     # Hours are the restaurant's too: 00:00-00:59 WIB on the 26th, 23:00-23:59 on the 25th.
     assert [(h["hour"], h["amount"]) for h in day26["hourly"] if h["payments"]] == [(0, 8000)]
@@ -146,6 +149,46 @@ async def test_days_are_jakarta_days(
 async def test_report_rejects_bad_dates(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    for query in ("date=2026-13-01", "date=yesterday", "", "date=2026-11-26&format=xls"):
+    for query in ("date=2026-13-01", "date=yesterday", "date=", "date=2026-11-26&format=xls"):
         response = await client.get(f"{REPORT}?{query}", headers=admin_headers)
         assert response.status_code == 422, query
+
+
+async def test_without_a_date_the_report_is_for_today_in_jakarta(
+    client: httpx.AsyncClient,
+    demo_menu: dict[str, int],
+    cashier_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    order = await place_order(client, [{"menu_item_id": demo_menu["Es Jeruk"], "quantity": 1}])
+    paid = await client.post(
+        "/api/v1/payments/cash",
+        json={"order_id": order["id"], "amount_tendered": 8000},
+        headers=cashier_headers,
+    )
+    assert paid.status_code == 201, paid.text
+    before = datetime.now(LOCAL_TZ).date()
+    report = await client.get(REPORT, headers=admin_headers)
+    as_csv = await client.get(f"{REPORT}?format=csv", headers=admin_headers)
+    after = datetime.now(LOCAL_TZ).date()
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["date"] in {before.isoformat(), after.isoformat()}  # midnight in Jakarta
+    assert body["timezone"] == "Asia/Jakarta"
+    assert (body["orders_paid"], body["gross"]["cash"]) == (1, 8000)
+    assert as_csv.status_code == 200
+    assert f'filename="santap-{body["date"]}.csv"' in as_csv.headers["content-disposition"]
+    assert ["summary", "orders_paid", "1", ""] in list(csv.reader(io.StringIO(as_csv.text)))
+
+
+async def test_the_openapi_says_report_days_are_jakarta_days(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation = document["paths"][REPORT]["get"]
+    assert "Asia/Jakarta" in operation["description"]
+    [date_param] = [p for p in operation["parameters"] if p["name"] == "date"]
+    assert date_param["required"] is False
+    assert "Asia/Jakarta" in date_param["description"]
+    assert "today" in date_param["description"]
+    report = document["components"]["schemas"]["DailyReport"]["properties"]
+    assert "orders_paid" in report
+    assert "order_count" not in report

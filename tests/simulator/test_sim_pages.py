@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from santap.gateways.midtrans import verify_signature
 from santap.simulator import Simulator, SimulatorError, create_simulator
 from santap.simulator.testing import NotificationRecorder
 
@@ -55,6 +56,43 @@ async def test_page_expire_and_cancel(
     refused = await api.post("/pay/P-3/pay")
     error_page = await api.get(refused.headers["location"])
     assert f"cannot pay a transaction that is {status}" in error_page.text
+
+
+@pytest.mark.parametrize(("action", "status"), [("expire", "expire"), ("cancel", "cancel")])
+async def test_snap_page_expire_and_cancel_before_a_method_is_chosen(
+    api: httpx.AsyncClient,
+    sim: Simulator,
+    receiver: NotificationRecorder,
+    server_key: str,
+    action: str,
+    status: str,
+) -> None:
+    """As on Midtrans' own page, the payment can expire (or be given up) before the payer
+    picks QRIS; the merchant is told, and the status API then knows the transaction."""
+    created = (await api.post("/snap/v1/transactions", json=snap_body("P-6"))).json()
+    page = await api.get(created["redirect_url"], follow_redirects=True)
+    assert f'action="{sim.public_base_url}/pay/P-6/{action}"' in page.text
+    closed = await api.post(f"/pay/P-6/{action}")
+    assert closed.status_code == 303
+    assert "error" not in closed.headers["location"]
+    after = await api.get(closed.headers["location"])
+    assert f'<dd id="status">{status}</dd>' in after.text
+    assert "Transaction doesn" not in after.text
+    assert "<form" not in after.text  # nothing left to do
+    await sim.drain()
+    [notified] = receiver.received
+    assert (notified["order_id"], notified["transaction_status"]) == ("P-6", status)
+    assert notified["status_code"] == "202"
+    assert verify_signature(notified, server_key)
+    answer = (await api.get("/v2/P-6/status")).json()
+    assert (answer["transaction_status"], answer["transaction_id"]) == (
+        status,
+        notified["transaction_id"],
+    )
+    refused = await api.post("/pay/P-6/pay")
+    error_page = await api.get(refused.headers["location"])
+    assert f"cannot pay a transaction that is {status}" in error_page.text
+    assert receiver.statuses() == [status]  # no QRIS was started by the refused payment
 
 
 async def test_page_escapes_and_404s(api: httpx.AsyncClient) -> None:

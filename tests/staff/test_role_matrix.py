@@ -66,6 +66,7 @@ STAFF_ROUTES = [
         {"reason": "customer left"},
         params=PENDING,
     ),
+    StaffRoute("GET", "/api/v1/admin/menu", StaffRole.ADMIN),
     StaffRoute("POST", "/api/v1/admin/menu/categories", StaffRole.ADMIN, {"name": "Snack"}, ok=201),
     StaffRoute(
         "PATCH",

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from santap.timestamps import Timestamp
 
 
 class AuditLogRead(BaseModel):
@@ -17,7 +18,7 @@ class AuditLogRead(BaseModel):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class AuditLogPage(BaseModel):

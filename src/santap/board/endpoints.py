@@ -10,6 +10,7 @@ from santap.board.schemas import (
     BoardOrderDetailRead,
     BoardOrderRead,
     BoardPage,
+    BoardSort,
     KitchenStatusUpdate,
     OrderCancel,
 )
@@ -46,10 +47,17 @@ async def list_orders(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[
+        BoardSort,
+        Query(
+            description="oldest first (the kitchen's queue, the default) or newest first "
+            "(history); a cursor continues the sort it was issued for"
+        ),
+    ] = "oldest",
 ) -> BoardPage:
-    """Orders, newest first; filter by status (repeatable) and Jakarta day."""
+    """Orders, oldest first or ?sort=newest; filter by status (repeatable) and Jakarta day."""
     return await service.list_orders(
-        session, statuses=status or [], day=day, limit=limit, cursor=cursor
+        session, statuses=status or [], day=day, limit=limit, cursor=cursor, sort=sort
     )
 
 
@@ -57,7 +65,7 @@ async def list_orders(
 async def get_order(
     order_id: OrderId, session: SessionDep, _staff: CashierDep
 ) -> BoardOrderDetailRead:
-    """One order with its status history."""
+    """One order with its status history and its payments (their ids are what a refund takes)."""
     return await service.get_order_detail(session, order_id=order_id)
 
 

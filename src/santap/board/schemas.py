@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -9,6 +8,8 @@ from santap.models import OrderStatus
 from santap.models.base import NO_NUL
 from santap.orders.schemas import OrderItemRead
 from santap.pagination import CursorId, CursorKey, CursorTime
+from santap.payments.schemas import PaymentAdminRead
+from santap.timestamps import Timestamp
 
 
 class BoardOrderRead(BaseModel):
@@ -20,9 +21,9 @@ class BoardOrderRead(BaseModel):
     table_number: str | None
     customer_name: str | None
     items: list[OrderItemRead]
-    created_at: datetime
-    updated_at: datetime
-    paid_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    paid_at: Timestamp | None
 
 
 class OrderStatusHistoryRead(BaseModel):
@@ -32,11 +33,12 @@ class OrderStatusHistoryRead(BaseModel):
     to_status: OrderStatus
     reason: str
     actor: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class BoardOrderDetailRead(BoardOrderRead):
     history: list[OrderStatusHistoryRead]
+    payments: list[PaymentAdminRead]
 
 
 class BoardPage(BaseModel):
@@ -56,6 +58,11 @@ class OrderCancel(BaseModel):
     ]
 
 
+BoardSort = Literal["newest", "oldest"]
+
+
 class BoardCursor(CursorKey):
     created_at: CursorTime
     id: CursorId
+    # Which order the cursor continues; absent in cursors issued before sorting existed.
+    sort: BoardSort = "newest"

@@ -15,6 +15,7 @@ from santap.board.schemas import (
     BoardOrderDetailRead,
     BoardOrderRead,
     BoardPage,
+    BoardSort,
     OrderStatusHistoryRead,
 )
 from santap.db import Transactions
@@ -22,9 +23,10 @@ from santap.errors import Conflict
 from santap.localtime import day_bounds
 from santap.models import Order, OrderStatus, Staff
 from santap.orders import service as orders_service
-from santap.pagination import decode_cursor, encode_cursor
+from santap.pagination import InvalidCursor, decode_cursor, encode_cursor
 from santap.payments import voiding
 from santap.payments.gateway import PaymentGateway
+from santap.payments.schemas import PaymentAdminRead
 
 _PAID_STATES = frozenset({OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY})
 
@@ -48,8 +50,13 @@ async def list_orders(
     day: date | None,
     limit: int,
     cursor: str | None,
+    sort: BoardSort = "oldest",
 ) -> BoardPage:
     after = decode_cursor(cursor, BoardCursor) if cursor else None
+    if after is not None and after.sort != sort:
+        raise InvalidCursor(
+            f"The cursor continues sort={after.sort}; ask with that sort, or without a cursor"
+        )
     created_from, created_before = day_bounds(day) if day else (None, None)
     rows = await repository.list_orders(
         session,
@@ -58,11 +65,13 @@ async def list_orders(
         created_from=created_from,
         created_before=created_before,
         after=(after.created_at, after.id) if after else None,
+        newest_first=sort == "newest",
     )
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = encode_cursor(BoardCursor(created_at=page[-1].created_at, id=page[-1].id))
+        last = page[-1]
+        next_cursor = encode_cursor(BoardCursor(created_at=last.created_at, id=last.id, sort=sort))
     return BoardPage(
         items=[BoardOrderRead.model_validate(order) for order in page], next_cursor=next_cursor
     )
@@ -75,6 +84,7 @@ async def get_order_detail(session: AsyncSession, *, order_id: int) -> BoardOrde
         {
             **BoardOrderRead.model_validate(order).model_dump(),
             "history": [OrderStatusHistoryRead.model_validate(row) for row in history],
+            "payments": [PaymentAdminRead.model_validate(row) for row in order.payments],
         }
     )
 

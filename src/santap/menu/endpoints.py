@@ -8,6 +8,7 @@ from santap.db import SessionDep, TransactionalRoute
 from santap.menu import service
 from santap.menu.schemas import (
     MenuCategoryAdminRead,
+    MenuCategoryAdminView,
     MenuCategoryCreate,
     MenuCategoryUpdate,
     MenuItemAdminRead,
@@ -38,7 +39,18 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     403: {"description": "Admin role required"},
 }
 _CATEGORY_ERRORS = {**_AUTH, 409: {"description": "Category name already taken"}}
-_ITEM_ERRORS = {**_AUTH, 404: {"description": "Item or category not found"}}
+_ITEM_ERRORS = {
+    **_AUTH,
+    404: {"description": "Item or category not found"},
+    409: {"description": "The category already has an item of that name"},
+}
+
+
+@admin_router.get("", responses=_AUTH)
+async def get_admin_menu(session: SessionDep, _staff: AdminDep) -> list[MenuCategoryAdminView]:
+    """The whole menu: every category (hidden ones too), each with all its items (sold-out
+    and retired ones too)."""
+    return await service.get_admin_menu(session)
 
 
 @admin_router.post("/categories", status_code=201, responses=_CATEGORY_ERRORS)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -14,6 +13,7 @@ from pydantic import (
 )
 
 from santap.models.base import MAX_ID, NO_NUL
+from santap.timestamps import Timestamp
 
 
 class MenuItemRead(BaseModel):
@@ -87,8 +87,8 @@ class MenuCategoryAdminRead(BaseModel):
     name: str
     position: int
     is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class MenuItemCreate(BaseModel):
@@ -120,8 +120,8 @@ class MenuItemAdminRead(BaseModel):
     price: int
     is_available: bool
     is_retired: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class MenuCategoryAdminView(BaseModel):

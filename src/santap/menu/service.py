@@ -132,6 +132,22 @@ class CategoryNameTaken(Conflict):
         super().__init__(f"A menu category named {name!r} already exists")
 
 
+class MenuItemNameTaken(Conflict):
+    code = "menu_item_name_taken"
+
+    def __init__(
+        self, category: tuple[int, str], name: str, existing: MenuItem | None = None
+    ) -> None:
+        category_id, category_name = category
+        message = f"The category {category_name!r} already has an item named {name!r}"
+        details: dict[str, Any] = {"category_id": category_id, "name": name}
+        if existing is not None:
+            details |= {"menu_item_id": existing.id, "is_retired": existing.is_retired}
+            if existing.is_retired:
+                message += " (retired: bring it back with is_retired=false, or rename it)"
+        super().__init__(message, details=details)
+
+
 async def create_category(
     session: AsyncSession, *, data: MenuCategoryCreate, staff: Staff
 ) -> MenuCategory:
@@ -159,10 +175,11 @@ async def update_category(
 
 
 async def create_item(session: AsyncSession, *, data: MenuItemCreate, staff: Staff) -> MenuItem:
-    await _get_category(session, data.category_id)
+    category = await _get_category(session, data.category_id)
+    await _ensure_item_name_free(session, category, data.name)
     item = MenuItem(**data.model_dump())
     repository.add(session, item)
-    await session.flush()
+    await _flush_item(session, category, data.name)
     await _audit(session, staff, "menu_item.create", item, None, _ITEM_FIELDS)
     return item
 
@@ -174,12 +191,17 @@ async def update_item(
     if item is None:
         raise MenuItemNotFound(item_id)
     changes = _changed(item, data.changes())
-    if "category_id" in changes:
-        await _get_category(session, changes["category_id"])
+    category: MenuCategory | None = None
+    if "category_id" in changes or "name" in changes:
+        category = await _get_category(session, changes.get("category_id", item.category_id))
+        await _ensure_item_name_free(session, category, changes.get("name", item.name))
     before = _snapshot(item, _ITEM_FIELDS)
     if changes:
         _apply(item, changes)
-        await session.flush()
+        if category is None:
+            await session.flush()
+        else:
+            await _flush_item(session, category, item.name)
         await _audit(session, staff, "menu_item.update", item, before, _ITEM_FIELDS)
     return item
 
@@ -202,6 +224,22 @@ async def _flush_category(session: AsyncSession, name: str) -> None:
         await session.flush()
     except IntegrityError:
         raise CategoryNameTaken(name) from None
+
+
+async def _ensure_item_name_free(session: AsyncSession, category: MenuCategory, name: str) -> None:
+    existing = await repository.get_item_by_name(session, category.id, name)
+    if existing is not None:
+        raise MenuItemNameTaken((category.id, category.name), name, existing)
+
+
+async def _flush_item(session: AsyncSession, category: MenuCategory, name: str) -> None:
+    # As for categories: the unique index catches what the check above could not see. Read
+    # before the flush: a failed one expires every loaded object.
+    named = (category.id, category.name)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise MenuItemNameTaken(named, name) from None
 
 
 def _changed(entity: MenuCategory | MenuItem, values: dict[str, Any]) -> dict[str, Any]:

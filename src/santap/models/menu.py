@@ -5,6 +5,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -30,7 +31,11 @@ class MenuCategory(Timestamps, Base):
 
 class MenuItem(Timestamps, Base):
     __tablename__ = "menu_item"
-    __table_args__ = (CheckConstraint("price > 0", name="price_positive"),)
+    __table_args__ = (
+        CheckConstraint("price > 0", name="price_positive"),
+        # Names are unique within a category (migration 0009); retired items keep theirs.
+        Index("uq_menu_item_category_id_name", "category_id", "name", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("menu_category.id"), index=True)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, computed_field
@@ -8,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 from santap.models import OrderStatus
 from santap.models.base import MAX_ID, NO_NUL
 from santap.payments.schemas import PaymentSummary, payment_status_of
+from santap.timestamps import Timestamp
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 
@@ -50,9 +50,9 @@ class OrderRead(BaseModel):
     table_number: str | None
     customer_name: str | None
     items: list[OrderItemRead]
-    created_at: datetime
-    updated_at: datetime
-    paid_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    paid_at: Timestamp | None
     payments: list[PaymentSummary]
 
     @computed_field  # type: ignore[prop-decorator]

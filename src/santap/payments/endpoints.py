@@ -37,7 +37,7 @@ _QRIS_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Order not found, or neither its token nor a staff token was sent"},
     409: {"description": "Order is not awaiting payment, or its QRIS is still being created"},
     422: {"description": "Amount differs from the order total, or a malformed body"},
-    502: {"description": "Midtrans refused or failed"},
+    502: {"description": "Midtrans refused the request, or could not be reached"},
     504: {"description": "Midtrans did not answer in time"},
 }
 
@@ -163,7 +163,7 @@ async def take_cash(
         404: {"description": "Payment not found"},
         409: {"description": "Payment is not refundable"},
         422: {"description": "Bad amount"},
-        502: {"description": "Midtrans refused the refund"},
+        502: {"description": "Midtrans refused the refund, or could not be reached"},
         504: {"description": "Midtrans did not answer in time"},
     },
 )

@@ -15,6 +15,7 @@ from santap.gateways.midtrans import (
     MidtransError,
     MidtransTimeout,
     MidtransUnavailable,
+    MidtransUnreachable,
 )
 
 
@@ -53,8 +54,8 @@ def idempotency_key(order_uid: str) -> str:
 
 
 class GatewayFailed(SantapError):
-    """Midtrans refused or failed. Raised between transactions: the attempt marked failed was
-    committed in its own."""
+    """Midtrans refused, could not be reached, or gave no answer. Raised between transactions:
+    the attempt marked failed was committed in its own."""
 
     status_code = 502
     code = "payment_gateway_error"
@@ -67,19 +68,27 @@ class GatewayTimedOut(GatewayFailed):
 
 def gateway_failure(exc: MidtransError, *, for_staff: bool = True) -> GatewayFailed:
     """The error to answer with. Customers get a stable message (no hosts, no Midtrans
-    internals); staff also get Midtrans' own words. The caller logs the detail."""
+    internals); staff also get Midtrans' own words, or which host could not be reached and
+    why. "Refused" is kept for an answer from Midtrans that says no. The caller logs it."""
     if not for_staff:
         if isinstance(exc, MidtransTimeout):
             return GatewayTimedOut("The payment provider did not answer in time; please try again")
         return GatewayFailed("The payment provider is not available right now; please try again")
-    detail = "; ".join(exc.messages) or str(exc)
-    details = {
+    details: dict[str, object] = {
         "http_status": exc.http_status,
         "status_code": exc.status_code,
         "messages": exc.messages,
     }
-    if isinstance(exc, MidtransTimeout):
-        return GatewayTimedOut(f"Midtrans did not answer in time: {detail}", details=details)
     if isinstance(exc, MidtransUnavailable):
-        return GatewayFailed(f"Midtrans could not be reached: {detail}", details=details)
+        details["host"] = exc.host
+        at = f" at {exc.host}" if exc.host else ""
+        reason = exc.reason or str(exc)
+        if isinstance(exc, MidtransTimeout):
+            return GatewayTimedOut(
+                f"Midtrans{at} did not answer in time ({reason})", details=details
+            )
+        if isinstance(exc, MidtransUnreachable):
+            return GatewayFailed(f"Midtrans was unreachable{at}: {reason}", details=details)
+        return GatewayFailed(f"Midtrans{at} gave no usable answer: {reason}", details=details)
+    detail = "; ".join(exc.messages) or str(exc)
     return GatewayFailed(f"Midtrans refused the request: {detail}", details=details)

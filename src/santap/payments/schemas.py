@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from santap.models import PaymentMethod, PaymentStatus
 from santap.models.base import MAX_ID, NO_NUL
+from santap.timestamps import Timestamp
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -44,7 +44,7 @@ class QrisPaymentRead(BaseModel):
     transaction_token: str | None
     qris_url: str | None
     qr_string: str | None
-    expires_at: datetime | None
+    expires_at: Timestamp | None
 
 
 class PaymentRead(BaseModel):
@@ -58,8 +58,8 @@ class PaymentRead(BaseModel):
     transaction_token: str | None
     qris_url: str | None
     qr_string: str | None
-    expires_at: datetime | None
-    paid_at: datetime | None
+    expires_at: Timestamp | None
+    paid_at: Timestamp | None
 
 
 class PaymentSummary(BaseModel):
@@ -70,9 +70,9 @@ class PaymentSummary(BaseModel):
     method: PaymentMethod
     status: PaymentStatus
     amount: int
-    paid_at: datetime | None
-    expires_at: datetime | None
-    created_at: datetime
+    paid_at: Timestamp | None
+    expires_at: Timestamp | None
+    created_at: Timestamp
 
 
 def payment_status_of(statuses: list[PaymentStatus]) -> str:
@@ -122,7 +122,7 @@ class RefundRead(BaseModel):
     reason: str
     method: PaymentMethod
     staff_username: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class RefundResultRead(BaseModel):
@@ -148,5 +148,5 @@ class PaymentAdminRead(BaseModel):
     fraud_challenge: bool
     gateway_status: str | None
     cashier: str | None
-    paid_at: datetime | None
-    created_at: datetime
+    paid_at: Timestamp | None
+    created_at: Timestamp

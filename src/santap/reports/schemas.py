@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel
+
+from santap.timestamps import Timestamp
 
 
 class MethodTotals(BaseModel):
@@ -30,10 +32,10 @@ class HourlySales(BaseModel):
 class DailyReport(BaseModel):
     date: date
     timezone: str
-    period_start: datetime
-    period_end: datetime
+    period_start: Timestamp
+    period_end: Timestamp
     orders_placed: int
-    order_count: int
+    orders_paid: int  # the CSV's summary row of the same name
     gross: MethodTotals
     gross_total: int
     refunds: MethodTotals

@@ -32,7 +32,7 @@ async def daily_report(session: AsyncSession, *, day: date) -> DailyReport:
         period_start=start,
         period_end=end,
         orders_placed=await repository.orders_placed(session, start, end),
-        order_count=await repository.orders_paid(session, start, end),
+        orders_paid=await repository.orders_paid(session, start, end),
         gross=gross,
         gross_total=gross.total,
         refunds=refunds,
@@ -64,7 +64,7 @@ def to_csv(report: DailyReport) -> str:
     writer.writerow(["section", "name", "quantity", "amount"])
     writer.writerow(["summary", "date", "", report.date.isoformat()])
     writer.writerow(["summary", "orders_placed", report.orders_placed, ""])
-    writer.writerow(["summary", "orders_paid", report.order_count, ""])
+    writer.writerow(["summary", "orders_paid", report.orders_paid, ""])
     for method in ("cash", "qris"):
         writer.writerow(["gross", method, "", getattr(report.gross, method)])
     writer.writerow(["gross", "total", "", report.gross_total])

@@ -238,10 +238,12 @@ class Simulator:
         return tx
 
     async def expire_transaction(self, order_id: str) -> SimTransaction:
-        return self._transition(self.find_core(order_id), "expire")
+        """The QR's (or, before a method was chosen, the Snap page's) time is up."""
+        return self._close(order_id, "expire")
 
     async def cancel_transaction(self, order_id: str) -> SimTransaction:
-        return self._transition(self.find_core(order_id), "cancel")
+        """The payer cancels, on the Snap page before choosing a method or on the QR."""
+        return self._close(order_id, "cancel")
 
     def find_core(self, transaction: str) -> SimTransaction:
         """By order_id or transaction_id; a Snap payment without a chosen method is unknown."""
@@ -286,6 +288,19 @@ class Simulator:
         heapq.heappush(self._expiries, (tx.deadline, next(self._sequence), tx.transaction_id))
         self._ensure_sweeper()
         self._notify(tx)
+
+    def _close(self, order_id: str, status: str) -> SimTransaction:
+        tx = self.transactions.get(order_id)
+        if tx is not None and tx.kind == "snap" and tx.status is None:
+            # Snap before a method was chosen: Midtrans' page lets the payment expire (or the
+            # payer give up) there, and the merchant hears of it like any other change.
+            tx.transaction_id = str(uuid.uuid4())
+            tx.transaction_time = now_wib()
+            tx.status = status
+            self._by_transaction_id[tx.transaction_id] = tx
+            self._notify(tx)
+            return tx
+        return self._transition(self.find_core(order_id), status)
 
     def _transition(self, tx: SimTransaction, status: str) -> SimTransaction:
         self._expire_if_due(tx)

@@ -52,10 +52,15 @@ def _render(sim: Simulator, tx: SimTransaction, error: str) -> str:
         amount=escape(format_rupiah(tx.gross_amount)),
         status=escape(tx.status or "waiting for the payer to choose QRIS"),
         expiry=escape(wib(tx.expiry_time) or "-"),
-        qr=qr_svg(tx.qr_string) if tx.qr_string else "<p>Press Pay to choose QRIS.</p>",
+        qr=qr_svg(tx.qr_string) if tx.qr_string else _no_qr(waiting),
         buttons=buttons if waiting or tx.status == "pending" else "",
         error=escape(error),
     )
+
+
+def _no_qr(waiting: bool) -> str:
+    # Closed before the payer chose a method: there never was a QR.
+    return "<p>Press Pay to choose QRIS.</p>" if waiting else ""
 
 
 def pay_page(sim: Simulator) -> Endpoint:

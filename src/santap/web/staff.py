@@ -132,10 +132,11 @@ async def _orders_page(
     *,
     partial: bool,
 ) -> Response:
+    # The oldest first: with more open orders than fit, the ones waiting longest stay on.
     listed = await board_service.list_orders(
-        db, statuses=statuses, day=None, limit=BOARD_SIZE, cursor=None
+        db, statuses=statuses, day=None, limit=BOARD_SIZE, cursor=None, sort="oldest"
     )
-    orders = sorted(listed.items, key=lambda order: (order.created_at, order.id))
+    orders = listed.items
     groups = {status.value: [o for o in orders if o.status == status] for status in statuses}
     return page(
         request,

@@ -4,7 +4,12 @@ It knows nothing about orders; ``santap.payments`` is its only caller.
 """
 
 from santap.gateways.midtrans.client import MidtransClient
-from santap.gateways.midtrans.errors import MidtransError, MidtransTimeout, MidtransUnavailable
+from santap.gateways.midtrans.errors import (
+    MidtransError,
+    MidtransTimeout,
+    MidtransUnavailable,
+    MidtransUnreachable,
+)
 from santap.gateways.midtrans.schemas import (
     CustomerDetails,
     ItemDetail,
@@ -26,6 +31,7 @@ __all__ = [
     "MidtransError",
     "MidtransTimeout",
     "MidtransUnavailable",
+    "MidtransUnreachable",
     "QrisCharge",
     "QrisChargeRequest",
     "RefundResult",

@@ -16,7 +16,12 @@ from pydantic import BaseModel, ValidationError
 from santap.config import Settings
 from santap.gateways.midtrans._transport import default_transport
 from santap.gateways.midtrans._wire import decode_body
-from santap.gateways.midtrans.errors import MidtransError, MidtransTimeout, MidtransUnavailable
+from santap.gateways.midtrans.errors import (
+    MidtransError,
+    MidtransTimeout,
+    MidtransUnavailable,
+    MidtransUnreachable,
+)
 from santap.gateways.midtrans.schemas import (
     QrisCharge,
     QrisChargeRequest,
@@ -292,14 +297,8 @@ class MidtransClient:
                 response = await self._http.request(
                     method, base_url + path, json=json, headers=headers
                 )
-        except httpx.TimeoutException as exc:
-            raise MidtransTimeout(
-                f"Midtrans {method} {path} timed out ({type(exc).__name__})", http_status=504
-            ) from None
         except httpx.TransportError as exc:
-            raise MidtransUnavailable(
-                f"Midtrans {method} {path} failed: {type(exc).__name__}: {exc}", http_status=502
-            ) from None
+            raise _no_answer(exc, method, base_url, path) from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.debug(
             "Midtrans %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms
@@ -307,9 +306,31 @@ class MidtransClient:
         if response.status_code == 202 and "Idempotency-Key" in headers:
             # The first call with this key is still running at Midtrans: ask again later.
             raise MidtransUnavailable(
-                f"Midtrans {method} {path}: idempotent request still in progress", http_status=202
+                f"Midtrans {method} {path}: idempotent request still in progress",
+                http_status=202,
+                host=httpx.URL(base_url).host,
+                reason="still in progress",
             )
         return decode_body(response, allow_407=allow_407)
+
+
+def _no_answer(
+    exc: httpx.TransportError, method: str, base_url: str, path: str
+) -> MidtransUnavailable:
+    """The error for a call that got no answer: timed out, no connection, or cut short."""
+    host = httpx.URL(base_url).host
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return MidtransTimeout(
+            f"Midtrans {method} {path} timed out ({type(exc).__name__})",
+            http_status=504,
+            host=host,
+            reason=type(exc).__name__,
+        )
+    kind = MidtransUnreachable if isinstance(exc, httpx.ConnectError) else MidtransUnavailable
+    return kind(
+        f"Midtrans {method} {path} failed: {reason}", http_status=502, host=host, reason=reason
+    )
 
 
 def _parse(model: type[M], body: dict[str, Any]) -> M:

@@ -43,11 +43,30 @@ class MidtransError(Exception):
 
 
 class MidtransUnavailable(MidtransError):
-    """No usable answer reached us (connection refused, reset, protocol error)."""
+    """No usable answer reached us (connection reset, protocol error, still in progress).
+
+    ``host`` is the Midtrans host that was asked (never a proxy, whose URL may carry
+    credentials); ``reason`` what went wrong underneath, as the HTTP library put it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int,
+        host: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.host = host
+        self.reason = reason
 
     @property
     def is_retryable(self) -> bool:
         return True
+
+
+class MidtransUnreachable(MidtransUnavailable):
+    """No connection to Midtrans at all: its name did not resolve, or it was refused."""
 
 
 class MidtransTimeout(MidtransUnavailable):
