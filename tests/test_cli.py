@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from santap import cli, migrate
 from santap.db import create_engine
-from tests.fixtures.database import make_settings
+from tests.fixtures.database import _worker_database, make_settings
 from tests.fixtures.server import served
 
 runner = CliRunner()
@@ -117,10 +118,9 @@ def test_production_refuses_a_weak_secret_key_and_the_example_midtrans_key(
         },
     )
     assert result.exit_code == 2
-    assert result.output == (
-        "Configuration error: settings: Value error, SANTAP_ENV=production refuses weak "
-        "secrets: SANTAP_SECRET_KEY is shorter than 32 bytes; MIDTRANS_SERVER_KEY is a known "
-        "placeholder\n"
+    assert result.stderr == (
+        "Configuration error: SANTAP_ENV=production refuses weak secrets: SANTAP_SECRET_KEY is "
+        "shorter than 32 bytes; MIDTRANS_SERVER_KEY is a known placeholder\n"
     )
     assert not (workdir / "santap.db").exists()
 
@@ -172,3 +172,87 @@ def test_serve_refuses_workers_with_the_built_in_simulator(
     assert result.exit_code == 2
     assert "--workers above 1 needs MIDTRANS_SERVER_KEY" in result.output
     assert not (workdir / "santap.db").exists()
+
+
+PRODUCTION = {
+    "SANTAP_ENV": "production",
+    "SANTAP_SECRET_KEY": "k" * 40,
+    "MIDTRANS_SERVER_KEY": "SB-Mid-server-cli-test-7f3a",
+}
+EMPTY_MENU_HINT = (
+    "The menu is empty: add dishes at /admin/menu, or load the demo menu with `santap seed-demo`."
+)
+
+
+def test_production_serve_never_seeds_the_demo_menu_on_sqlite(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shop in production sets up its own menu; the demo one is for trying Santap out."""
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    result = runner.invoke(cli.app, ["serve"], env=PRODUCTION)
+    assert result.exit_code == 0, result.output
+    assert "Seeded" not in result.output
+    assert EMPTY_MENU_HINT in result.stdout
+    settings = make_settings(f"sqlite:///{workdir / 'santap.db'}")
+    assert asyncio.run(cli._menu_is_empty(settings))
+
+
+@pytest.mark.postgresql_only
+def test_serve_on_an_empty_postgresql_menu_points_at_seed_demo(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    env = {"DATABASE_URL": asyncio.run(_worker_database(database_url, "empty_menu"))}
+    assert runner.invoke(cli.app, ["db", "upgrade"], env=env).exit_code == 0
+    empty = runner.invoke(cli.app, ["serve"], env=env)
+    assert empty.exit_code == 0, empty.output
+    assert EMPTY_MENU_HINT in empty.stdout
+    assert "Seeded" not in empty.output
+    assert runner.invoke(cli.app, ["seed-demo"], env=env).exit_code == 0
+    seeded = runner.invoke(cli.app, ["serve"], env=env)
+    assert seeded.exit_code == 0, seeded.output
+    assert EMPTY_MENU_HINT not in seeded.output
+
+
+LAN = "http://192.168.1.20:8123"
+SIMULATOR_LINKS = "table QR cards, the simulator's payment page"
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "links", "warned_about"),
+    [
+        ("0.0.0.0", {}, "http://127.0.0.1:8123", SIMULATOR_LINKS),
+        (
+            "0.0.0.0",
+            {"MIDTRANS_SERVER_KEY": "SB-Mid-server-cli-test-7f3a"},
+            "http://127.0.0.1:8123",
+            "table QR cards",
+        ),
+        ("0.0.0.0", {"SANTAP_PUBLIC_BASE_URL": LAN}, LAN, None),
+        ("127.0.0.1", {}, "http://127.0.0.1:8123", None),
+        # The links carry that address, which phones on its network can open.
+        ("192.168.1.20", {}, LAN, None),
+    ],
+)
+def test_serve_on_every_interface_warns_that_phones_cannot_open_loopback_links(
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    env: dict[str, str],
+    links: str,
+    warned_about: str | None,
+) -> None:
+    served: dict[str, object] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.update(app=app))
+    result = runner.invoke(cli.app, ["serve", "--port", "8123", "--host", host], env=env)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: --host")]
+    expected = (
+        f"Warning: --host 0.0.0.0 without SANTAP_PUBLIC_BASE_URL: links ({warned_about}) point "
+        "at 127.0.0.1, which phones on the shop's Wi-Fi cannot open; set "
+        "SANTAP_PUBLIC_BASE_URL=http://<this machine's LAN address>:8123"
+    )
+    assert warnings == ([expected] if warned_about else [])
+    app = served["app"]
+    assert isinstance(app, FastAPI)
+    assert app.state.settings.public_base_url == links

@@ -29,10 +29,29 @@ def test_plain_urls_get_the_async_driver(url: str, expected: str) -> None:
     assert to_async_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["mysql://u@h/db", "santap.db"])
-def test_unsupported_urls_are_refused(url: str) -> None:
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "mysql://u:hunter2@h/db",
+            "DATABASE_URL: unsupported scheme mysql; use sqlite:///file.db or "
+            "postgresql://user@host/db",
+        ),
+        (
+            "u:hunter2@h/db",
+            "DATABASE_URL is not a URL; use sqlite:///file.db or postgresql://user@host/db",
+        ),
+        (
+            "u:hunter2@h://db",
+            "DATABASE_URL: unsupported scheme; use sqlite:///file.db or postgresql://user@host/db",
+        ),
+    ],
+)
+def test_unsupported_urls_are_refused_without_repeating_them(url: str, message: str) -> None:
+    """The URL may carry the database password."""
+    with pytest.raises(ConfigError) as raised:
         to_async_url(url)
+    assert str(raised.value) == message
 
 
 def test_defaults_are_sqlite_in_development_with_the_sandbox() -> None:
@@ -141,6 +160,10 @@ PRODUCTION_SANDBOX = {
             {"SANTAP_METRICS_TOKEN": " Change-Me-To-A-Long-Random-String "},
             "SANTAP_METRICS_TOKEN is a known placeholder",
         ),
+        (
+            {"MIDTRANS_CLIENT_KEY": "SB-Mid-client-XXXXXXXXXXXXXXXX"},
+            "MIDTRANS_CLIENT_KEY is a known placeholder",
+        ),
     ],
 )
 def test_production_refuses_a_short_or_published_secret_without_echoing_it(
@@ -177,27 +200,67 @@ def test_production_counts_the_secret_key_in_bytes(short: str, enough: str) -> N
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
-def test_development_and_test_only_warn_about_weak_secrets(
+def test_development_and_test_only_warn_about_a_short_secret_key(
     env: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="santap.config"):
-        settings = _settings(
-            SANTAP_ENV=env,
-            SANTAP_SECRET_KEY="short-Q7",
-            MIDTRANS_SERVER_KEY="SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
-            SANTAP_METRICS_TOKEN="change-me-to-a-long-random-string",
-        )
+        settings = _settings(SANTAP_ENV=env, SANTAP_SECRET_KEY="short-Q7")
     assert settings.signing_key() == "short-Q7"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
-        "SANTAP_SECRET_KEY is shorter than 32 bytes (refused when SANTAP_ENV=production)",
-        "MIDTRANS_SERVER_KEY is a known placeholder (refused when SANTAP_ENV=production)",
-        "SANTAP_METRICS_TOKEN is a known placeholder (refused when SANTAP_ENV=production)",
+        "SANTAP_SECRET_KEY is shorter than 32 bytes (refused when SANTAP_ENV=production)"
     ]
     assert "short-Q7" not in caplog.text
     caplog.clear()
     _settings(SANTAP_ENV=env, SANTAP_SECRET_KEY=TEST_SECRET)
     assert caplog.records == []
+
+
+PLACEHOLDERS = [
+    ("SANTAP_SECRET_KEY", "change-me-to-a-long-random-string"),
+    ("MIDTRANS_SERVER_KEY", "SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX"),
+    ("MIDTRANS_SERVER_KEY", "SB-Mid-server-SANTAP-SIMULATOR"),
+    ("MIDTRANS_CLIENT_KEY", "SB-Mid-client-XXXXXXXXXXXXXXXX"),
+    ("SANTAP_METRICS_TOKEN", " Change-Me "),
+]
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+@pytest.mark.parametrize(("name", "value"), PLACEHOLDERS)
+def test_every_environment_refuses_a_placeholder_without_echoing_it(
+    env: str, name: str, value: str
+) -> None:
+    """A placeholder MIDTRANS_SERVER_KEY passed for a real one: the simulator was off and every
+    QRIS failed at Midtrans with 502. Production refuses them too (tests above)."""
+    with pytest.raises(ValidationError) as raised:
+        _settings(SANTAP_ENV=env, **{name: value})
+    [error] = raised.value.errors(include_input=False)
+    assert error["msg"] == (
+        f"Value error, {name} is a known placeholder: set the real value or leave it unset"
+    )
+    assert value.strip() not in str(raised.value)
+
+
+def test_the_simulator_key_is_accepted_with_both_midtrans_urls_on_a_standalone_simulator(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`santap simulator` signs with that key by default; refused towards Midtrans itself
+    (above), and in production whatever the URLs."""
+    standalone = {
+        "MIDTRANS_SERVER_KEY": SIMULATOR_SERVER_KEY,
+        "MIDTRANS_SNAP_BASE_URL": "http://127.0.0.1:9000",
+        "MIDTRANS_CORE_BASE_URL": "http://127.0.0.1:9000",
+    }
+    with caplog.at_level(logging.WARNING, logger="santap.config"):
+        settings = _settings(**standalone)
+    assert not settings.simulator_mode
+    assert caplog.messages == [
+        "MIDTRANS_SERVER_KEY is a known placeholder (refused when SANTAP_ENV=production)"
+    ]
+    with pytest.raises(ValidationError, match="MIDTRANS_SERVER_KEY is a known placeholder"):
+        _settings(**{**standalone, "MIDTRANS_CORE_BASE_URL": None})
+    with pytest.raises(ValidationError, match="production refuses weak secrets: MIDTRANS_SERVER"):
+        _settings(**{**PRODUCTION_SANDBOX, **standalone})
 
 
 def test_the_simulator_key_counts_as_a_placeholder() -> None:

@@ -1,4 +1,4 @@
-"""The `santap` command."""
+"""The `santap` command. A failure the operator can fix is one line on stderr (startup.py)."""
 
 from __future__ import annotations
 
@@ -9,34 +9,43 @@ from typing import Annotated
 
 import typer
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from santap import migrate
-from santap.config import Settings
+from santap.config import SIMULATOR_KEY, Environment, Settings
 from santap.db import create_engine, create_sessionmaker
-from santap.errors import SantapError
 from santap.menu import service as menu_service
-from santap.models import StaffRole
 from santap.observability.logging import configure_from_settings
+from santap.payments import key_check
 from santap.staff import cli as staff_cli
+from santap.startup import CommandGroup, load_settings
 
 app = typer.Typer(
-    help="Santap: restaurant ordering with QRIS and cash payments.", no_args_is_help=True
+    cls=CommandGroup,
+    help="Santap: restaurant ordering with QRIS and cash payments.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(staff_cli.app, name="staff")
+# The commands from before `santap staff`, kept for scripts and the README's story.
+app.command("create-staff", help="Create a staff account (as `santap staff create`).")(
+    staff_cli.create
+)
+app.command("deactivate-staff", help="Deactivate a staff account (as `santap staff deactivate`).")(
+    staff_cli.deactivate
+)
+# `santap serve --host` values that bind every interface: the links still need an address.
+_EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
 
-def load_settings() -> Settings:
-    """Settings from the environment; a bad value ends the command with a readable message."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # Never echo input values: they may hold the Midtrans server key.
-        for error in exc.errors(include_input=False, include_url=False):
-            field = ".".join(str(part) for part in error["loc"]) or "settings"
-            typer.echo(f"Configuration error: {field}: {error['msg']}", err=True)
-        raise typer.Exit(code=2) from None
+@app.callback()
+def options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show a failure's full traceback, not one line")
+    ] = False,
+) -> None:
+    # Read by startup.CommandGroup when a command fails.
+    del debug
 
 
 async def _seed(settings: Settings) -> int:
@@ -50,16 +59,13 @@ async def _seed(settings: Settings) -> int:
         await engine.dispose()
 
 
-async def _prepare_sqlite(settings: Settings) -> None:
+async def _menu_is_empty(settings: Settings) -> bool:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            empty = await menu_service.menu_is_empty(session)
+            return await menu_service.menu_is_empty(session)
     finally:
         await engine.dispose()
-    if empty:
-        await _seed(settings)
-        typer.echo("Seeded the demo menu.")
 
 
 async def _schema_is_current(settings: Settings) -> bool:
@@ -68,6 +74,42 @@ async def _schema_is_current(settings: Settings) -> bool:
         return await migrate.current_revision(engine) == migrate.head_revision(settings)
     finally:
         await engine.dispose()
+
+
+def _prepare_database(settings: Settings) -> None:
+    """SQLite is migrated here, PostgreSQL must be already. Connecting before uvicorn also means
+    a database that is missing or down is one line (startup.py), not a lifespan traceback."""
+    if settings.is_sqlite:
+        migrate.upgrade(settings)
+    elif not asyncio.run(_schema_is_current(settings)):
+        typer.echo(
+            "The database schema is not up to date. Run `santap db upgrade` first.", err=True
+        )
+        raise typer.Exit(code=1)
+    if not asyncio.run(_menu_is_empty(settings)):
+        return
+    # The demo menu is for trying Santap out; a shop in production sets up its own.
+    if settings.is_sqlite and settings.env is not Environment.PRODUCTION:
+        asyncio.run(_seed(settings))
+        typer.echo("Seeded the demo menu.")
+        return
+    typer.echo(
+        "The menu is empty: add dishes at /admin/menu, or load the demo menu with "
+        "`santap seed-demo`."
+    )
+
+
+def _warn_about_loopback_links(settings: Settings, host: str, port: int) -> None:
+    """Bound to every interface with links derived as 127.0.0.1: a phone would open itself."""
+    links = "table QR cards"
+    if settings.simulator_mode:
+        links += ", the simulator's payment page"
+    typer.echo(
+        f"Warning: --host {host} without SANTAP_PUBLIC_BASE_URL: links ({links}) point at "
+        "127.0.0.1, which phones on the shop's Wi-Fi cannot open; set "
+        f"SANTAP_PUBLIC_BASE_URL=http://<this machine's LAN address>:{port}",
+        err=True,
+    )
 
 
 @db_app.command("upgrade")
@@ -109,17 +151,13 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
+    _prepare_database(settings)
     if settings.public_base_url is None:
-        visible = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        visible = host
+        if host in _EVERY_INTERFACE:
+            _warn_about_loopback_links(settings, host, port)
+            visible = "127.0.0.1"
         settings = settings.model_copy(update={"public_base_url": f"http://{visible}:{port}"})
-    if settings.is_sqlite:
-        migrate.upgrade(settings)
-        asyncio.run(_prepare_sqlite(settings))
-    elif not asyncio.run(_schema_is_current(settings)):
-        typer.echo(
-            "The database schema is not up to date. Run `santap db upgrade` first.", err=True
-        )
-        raise typer.Exit(code=1)
     configure_from_settings(settings)
     # log_config=None: uvicorn's loggers propagate to our JSON handler; our middleware writes
     # the access line (with route template and request id), so uvicorn's own is off.
@@ -163,48 +201,6 @@ def worker_app() -> FastAPI:
     return create_app(settings)
 
 
-@app.command("create-staff")
-def create_staff(
-    username: Annotated[str, typer.Option(help="Login name (3-50 of a-z 0-9 . _ -)")],
-    role: Annotated[StaffRole, typer.Option(help="admin or cashier")],
-    password: Annotated[
-        str | None,
-        typer.Option(
-            envvar="SANTAP_STAFF_PASSWORD",
-            show_envvar=True,
-            help="At least 8 characters. Prefer the environment variable or the prompt: "
-            "a password on the command line is visible to other users of the machine.",
-        ),
-    ] = None,
-) -> None:
-    """Create a staff account (asks for the password when it is not given)."""
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        staff_id = asyncio.run(
-            staff_cli.create_staff(load_settings(), username=username, password=password, role=role)
-        )
-    except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            typer.echo(f"Invalid {'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
-        raise typer.Exit(code=2) from None
-    except SantapError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(code=1) from None
-    typer.echo(f"Created {role} {username.strip().lower()!r} (id {staff_id}).")
-
-
-@app.command("deactivate-staff")
-def deactivate_staff(username: Annotated[str, typer.Option(help="Login name")]) -> None:
-    """Deactivate a staff account; its live tokens stop working at once."""
-    try:
-        asyncio.run(staff_cli.deactivate_staff(load_settings(), username=username))
-    except SantapError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(code=1) from None
-    typer.echo(f"Deactivated {username.strip().lower()!r}.")
-
-
 async def _reconcile(settings: Settings) -> dict[str, int]:
     from santap.main import create_midtrans_client, payment_gateway
     from santap.payments.reconcile import reconcile_once
@@ -238,6 +234,24 @@ def reconcile() -> None:
     typer.echo(f"Reconciled: {outcomes or 'nothing to do'}")
 
 
+@app.command("check-midtrans")
+def check_midtrans() -> None:
+    """Ask Midtrans whether it takes MIDTRANS_SERVER_KEY (a status request; moves no money)."""
+    settings = load_settings()
+    try:
+        checked = asyncio.run(key_check.check_key(settings))
+    except key_check.NoKey:
+        typer.echo(
+            "MIDTRANS_SERVER_KEY is not set: Santap runs its built-in simulator; set the key "
+            "from Midtrans' dashboard (Settings → Access Keys) to check it.",
+            err=True,
+        )
+        raise typer.Exit(code=2) from None
+    typer.echo(checked.line())
+    if checked.verdict is not key_check.Verdict.ACCEPTED:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def simulator(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 9000,
@@ -251,7 +265,7 @@ def simulator(
     ] = None,
     server_key: Annotated[
         str, typer.Option(help="Server key clients must use; notifications are signed with it")
-    ] = "SB-Mid-server-SANTAP-SIMULATOR",
+    ] = SIMULATOR_KEY,
     time_factor: Annotated[float, typer.Option(help="Scale Midtrans' retry delays")] = 1.0,
 ) -> None:
     """Run the offline Midtrans simulator on its own."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -42,6 +43,7 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     {
         "change-me-to-a-long-random-string",
         "SB-Mid-server-XXXXXXXXXXXXXXXXXXXXXXXX",
+        "SB-Mid-client-XXXXXXXXXXXXXXXX",
         "SB-Mid-server-SANTAP-SIMULATOR",
         "change-me",
         "changeme",
@@ -50,10 +52,17 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
 )
 _PLACEHOLDERS_FOLDED = frozenset(value.casefold() for value in KNOWN_PLACEHOLDER_SECRETS)
 MIN_SECRET_KEY_BYTES = 32
+# The key of the simulator (built-in, and `santap simulator`'s default): published, yet the right
+# MIDTRANS_SERVER_KEY for a development Santap whose Midtrans URLs point at `santap simulator`.
+SIMULATOR_KEY = "SB-Mid-server-SANTAP-SIMULATOR"
 
 
 def is_placeholder_secret(value: str) -> bool:
     return value.strip().casefold() in _PLACEHOLDERS_FOLDED
+
+
+def _reveal(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def _split_networks(value: object) -> object:
@@ -193,32 +202,51 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets_are_not_guessable(self) -> Settings:
-        """Production refuses a short or published secret; elsewhere it is only a warning.
-        The messages name the setting, never its value."""
+        """A known placeholder is refused in every environment: copied from .env.example, a
+        placeholder MIDTRANS_SERVER_KEY passed for a real key, turned the simulator off and made
+        every QRIS fail. Production also refuses a short signing key (elsewhere a warning). The
+        messages name the setting, never its value."""
+        production = self.env is Environment.PRODUCTION
         problems = self._weak_secrets()
-        if not problems:
-            return self
-        if self.env is Environment.PRODUCTION:
-            raise ValueError(f"SANTAP_ENV=production refuses weak secrets: {'; '.join(problems)}")
-        for problem in problems:
+        refused = [problem for problem, everywhere in problems if everywhere or production]
+        if refused and production:
+            raise ValueError(f"SANTAP_ENV=production refuses weak secrets: {'; '.join(refused)}")
+        if refused:
+            raise ValueError(f"{'; '.join(refused)}: set the real value or leave it unset")
+        for problem, _ in problems:
             logger.warning("%s (refused when SANTAP_ENV=production)", problem)
         return self
 
-    def _weak_secrets(self) -> list[str]:
+    def _weak_secrets(self) -> list[tuple[str, bool]]:
+        """Each weak secret's problem, and whether every environment refuses it (else only
+        production does)."""
         problems = []
         if self.secret_key is not None:
             key = self.secret_key.get_secret_value()
             if is_placeholder_secret(key):
-                problems.append("SANTAP_SECRET_KEY is a known placeholder")
+                problems.append(("SANTAP_SECRET_KEY is a known placeholder", True))
             elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
-                problems.append(f"SANTAP_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+                problems.append(
+                    (f"SANTAP_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes", False)
+                )
         for name, value in (
-            ("MIDTRANS_SERVER_KEY", self.midtrans_server_key),
-            ("SANTAP_METRICS_TOKEN", self.metrics_token),
+            ("MIDTRANS_SERVER_KEY", _reveal(self.midtrans_server_key)),
+            ("MIDTRANS_CLIENT_KEY", self.midtrans_client_key),
+            ("SANTAP_METRICS_TOKEN", _reveal(self.metrics_token)),
         ):
-            if value is not None and is_placeholder_secret(value.get_secret_value()):
-                problems.append(f"{name} is a known placeholder")
+            if value is not None and is_placeholder_secret(value):
+                talks_to_simulator = name == "MIDTRANS_SERVER_KEY" and self._talks_to_simulator()
+                problems.append((f"{name} is a known placeholder", not talks_to_simulator))
         return problems
+
+    def _talks_to_simulator(self) -> bool:
+        """The simulator's key with both Midtrans URLs moved off Midtrans: a standalone
+        `santap simulator` stands in, and its key is the right one."""
+        if self.midtrans_server_key is None:
+            return False
+        key = self.midtrans_server_key.get_secret_value().strip().casefold()
+        overridden = self.midtrans_snap_base_url and self.midtrans_core_base_url
+        return key == SIMULATOR_KEY.casefold() and bool(overridden)
 
     @property
     def simulator_mode(self) -> bool:
@@ -277,13 +305,19 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def to_async_url(url: str) -> str:
-    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async driver."""
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async driver. The
+    errors never repeat the URL: it may hold the database password."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ConfigError(f"DATABASE_URL is not a URL: {scheme!r}")
+        raise ConfigError(f"DATABASE_URL is not a URL; {_URL_FORMS}")
     base = scheme.split("+", 1)[0]
     if base in ("postgresql", "postgres"):
         return f"postgresql+asyncpg://{rest}"
     if base == "sqlite":
         return f"sqlite+aiosqlite://{rest}"
-    raise ConfigError(f"DATABASE_URL scheme {base!r} is not supported (use postgresql or sqlite)")
+    shown = f" {base}" if _SCHEME.fullmatch(base) else ""
+    raise ConfigError(f"DATABASE_URL: unsupported scheme{shown}; {_URL_FORMS}")
+
+
+_URL_FORMS = "use sqlite:///file.db or postgresql://user@host/db"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,19}")

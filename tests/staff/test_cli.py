@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 from sqlalchemy import select
@@ -135,3 +136,116 @@ async def test_deactivate_staff_ends_its_access(
     assert actions == ["staff.create", "auth.login", "staff.deactivate"]
     missing = await _run(database_url, "deactivate-staff", "--username", "nobody")
     assert missing.exit_code == 1
+
+
+async def _create(database_url: str, username: str, role: str) -> Result:
+    args = ("staff", "create", "--username", username, "--role", role)
+    return await _run(database_url, *args, password=PASSWORD)
+
+
+async def _actions(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessionmaker() as session:
+        actions = await session.scalars(select(AuditLog.action).order_by(AuditLog.id))
+        return [action for action in actions if action.startswith("staff.")]
+
+
+async def _login(client: httpx.AsyncClient, username: str, password: str) -> int:
+    answer = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    return answer.status_code
+
+
+async def test_staff_list_shows_each_account_without_its_password_hash(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    empty = await _run(database_url, "staff", "list")
+    assert empty.exit_code == 0, empty.output
+    assert empty.stdout == "No staff accounts yet: add one with `santap staff create`.\n"
+    for username, role in (("wayan", "cashier"), ("ayu", "admin")):
+        created = await _create(database_url, username, role)
+        assert created.exit_code == 0, created.output
+        assert f"Created {role} {username!r}" in created.stdout
+    assert (await _run(database_url, "staff", "deactivate", "--username", "wayan")).exit_code == 0
+    result = await _run(database_url, "staff", "list")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["username", "role", "active", "created"]
+    assert [row.split()[:3] for row in rows] == [
+        ["ayu", "admin", "yes"],
+        ["wayan", "cashier", "no"],
+    ]
+    for row in rows:
+        assert re.fullmatch(r"\S+ +\S+ +\S+ +\d{4}-\d\d-\d\d \d\d:\d\d WIB", row)
+    ayu = await _staff(sessionmaker, "ayu")
+    assert ayu is not None
+    assert ayu.password_hash not in result.output
+    assert "argon" not in result.output
+
+
+async def test_staff_reactivate_lets_a_deactivated_account_log_in_again(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+) -> None:
+    args = ("--username", "Putu")
+    assert (await _create(database_url, "Putu", "cashier")).exit_code == 0
+    assert (await _run(database_url, "staff", "deactivate", *args)).exit_code == 0
+    assert await _login(client, "putu", PASSWORD) == 401
+    result = await _run(database_url, "staff", "reactivate", *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Reactivated 'putu'.\n"
+    assert await _login(client, "putu", PASSWORD) == 200
+    again = await _run(database_url, "staff", "reactivate", *args)  # already active: no change
+    assert again.exit_code == 0, again.output
+    assert await _actions(sessionmaker) == ["staff.create", "staff.deactivate", "staff.reactivate"]
+    async with sessionmaker() as session:
+        entry = await session.scalar(select(AuditLog).where(AuditLog.action == "staff.reactivate"))
+    assert entry is not None
+    assert (entry.username, entry.staff_id) == ("cli", None)
+    assert entry.before == {"username": "putu", "role": "cashier", "is_active": False}
+    assert entry.after == {"username": "putu", "role": "cashier", "is_active": True}
+    missing = await _run(database_url, "staff", "reactivate", "--username", "nobody")
+    assert missing.exit_code == 1
+    assert missing.stderr == "Staff member 'nobody' was not found\n"
+
+
+async def test_staff_reset_password_from_the_environment_or_the_prompt(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+) -> None:
+    args = ("staff", "reset-password", "--username", "made")
+    assert (await _create(database_url, "made", "admin")).exit_code == 0
+    result = await _run(database_url, *args, password="rendang-padang-7")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "New password set for 'made'.\n"
+    assert await _login(client, "made", PASSWORD) == 401
+    assert await _login(client, "made", "rendang-padang-7") == 200
+
+    mismatch = await _run(database_url, *args, input="soto-betawi-1\nsoto-betawi-2\n")
+    assert mismatch.exit_code != 0
+    prompted = await _run(database_url, *args, input="soto-betawi-1\nsoto-betawi-1\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert "soto-betawi-1" not in prompted.output
+    assert await _login(client, "made", "soto-betawi-1") == 200
+
+    short = await _run(database_url, *args, password="pendek")
+    assert short.exit_code == 2
+    assert short.stderr == "Invalid password: String should have at least 8 characters\n"
+    missing = await _run(
+        database_url, "staff", "reset-password", "--username", "x", password=PASSWORD
+    )
+    assert missing.exit_code == 1
+    assert await _actions(sessionmaker) == [
+        "staff.create",
+        "staff.reset_password",
+        "staff.reset_password",
+    ]
+    async with sessionmaker() as session:
+        entry = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "staff.reset_password")
+        )
+    assert entry is not None
+    assert (entry.username, entry.entity_type) == ("cli", "staff")
+    assert entry.before == entry.after == {"username": "made", "role": "admin", "is_active": True}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +14,10 @@ async def get_by_id(session: AsyncSession, staff_id: int) -> Staff | None:
 
 async def get_by_username(session: AsyncSession, username: str) -> Staff | None:
     return await session.scalar(select(Staff).where(Staff.username == username))
+
+
+async def list_all(session: AsyncSession) -> Sequence[Staff]:
+    return (await session.scalars(select(Staff).order_by(Staff.username))).all()
 
 
 def add(session: AsyncSession, staff: Staff) -> None:

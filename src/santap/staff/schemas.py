@@ -18,6 +18,7 @@ Username = Annotated[
     ),
 ]
 MIN_PASSWORD_LENGTH = 8
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 
 
 class LoginRequest(BaseModel):
@@ -35,5 +36,9 @@ class TokenRead(BaseModel):
 
 class StaffCreate(BaseModel):
     username: Username
-    password: Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
+    password: Password
     role: StaffRole
+
+
+class StaffPasswordReset(BaseModel):
+    password: Password

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +11,7 @@ from santap.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from santap.models import Staff
 from santap.staff import repository, security, trail
 from santap.staff.ratelimit import LoginLimiter
-from santap.staff.schemas import StaffCreate, TokenRead
+from santap.staff.schemas import StaffCreate, StaffPasswordReset, TokenRead
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -124,26 +125,63 @@ async def create_staff(session: AsyncSession, *, data: StaffCreate, actor: str) 
     return staff
 
 
+async def list_staff(session: AsyncSession) -> Sequence[Staff]:
+    return await repository.list_all(session)
+
+
 async def deactivate_staff(session: AsyncSession, *, username: str, actor: str) -> Staff:
+    return await _set_active(session, username=username, active=False, actor=actor)
+
+
+async def reactivate_staff(session: AsyncSession, *, username: str, actor: str) -> Staff:
+    return await _set_active(session, username=username, active=True, actor=actor)
+
+
+async def reset_password(
+    session: AsyncSession, *, username: str, data: StaffPasswordReset, actor: str
+) -> Staff:
+    staff = await _get(session, username)
+    staff.password_hash = await asyncio.to_thread(security.hash_password, data.password)
+    await session.flush()
+    # The snapshot leaves the hash out: the action itself says what changed.
+    await _audit(
+        session, staff, actor=actor, action="staff.reset_password", before=_snapshot(staff)
+    )
+    return staff
+
+
+async def _set_active(session: AsyncSession, *, username: str, active: bool, actor: str) -> Staff:
+    staff = await _get(session, username)
+    if staff.is_active == active:
+        return staff
+    before = _snapshot(staff)
+    staff.is_active = active
+    await session.flush()
+    action = "staff.reactivate" if active else "staff.deactivate"
+    await _audit(session, staff, actor=actor, action=action, before=before)
+    return staff
+
+
+async def _get(session: AsyncSession, username: str) -> Staff:
     staff = await repository.get_by_username(session, username.strip().lower())
     if staff is None:
         raise StaffNotFound(f"Staff member {username!r} was not found")
-    if not staff.is_active:
-        return staff
-    before = _snapshot(staff)
-    staff.is_active = False
-    await session.flush()
+    return staff
+
+
+async def _audit(
+    session: AsyncSession, staff: Staff, *, actor: str, action: str, before: dict[str, object]
+) -> None:
     await audit.record(
         session,
         staff=None,
         actor=actor,
-        action="staff.deactivate",
+        action=action,
         entity_type="staff",
         entity_id=staff.id,
         before=before,
         after=_snapshot(staff),
     )
-    return staff
 
 
 def _refusal(staff: Staff | None, valid: bool) -> str:
