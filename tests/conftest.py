@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.logs",
     "tests.fixtures.payments",
     "tests.fixtures.live",
+    "tests.fixtures.server",
 ]
 
 

@@ -4,11 +4,7 @@ app talking to the simulator over real HTTP (no in-process shortcut)."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,36 +18,7 @@ from santap.config import Settings
 from tests.fixtures.database import TEST_SECRET, running_app
 from tests.fixtures.factories import create_menu_item, place_order
 from tests.fixtures.payments import get_order
-
-SERVER_KEY = "SB-Mid-server-STANDALONE"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def standalone_simulator() -> Iterator[str]:
-    port = _free_port()
-    command = [str(Path(sys.executable).parent / "santap"), "simulator", "--port", str(port)]
-    process = subprocess.Popen([*command, "--server-key", SERVER_KEY])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v2/none/status", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("santap simulator did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.fixtures.server import STANDALONE_KEY as SERVER_KEY
 
 
 @pytest.fixture
