@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from santap import cli
 from santap.config import Settings
@@ -53,20 +53,28 @@ async def test_another_key_is_refused(midtrans: httpx.ASGITransport) -> None:
     assert other not in checked.line()
 
 
-def test_the_command_says_when_midtrans_cannot_be_reached(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _check_midtrans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str | None, midtrans: str = ""
+) -> Result:
+    """``santap check-midtrans`` with ``key`` (None: unset) and Midtrans at ``midtrans``."""
     monkeypatch.chdir(tmp_path)
-    env = {
+    env: dict[str, str | None] = {
         "SANTAP_ENV": "test",
         "SANTAP_SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-        "MIDTRANS_SERVER_KEY": KEY,
-        "MIDTRANS_CORE_BASE_URL": "http://127.0.0.1:9",  # nothing listens on the discard port
-        "MIDTRANS_SNAP_BASE_URL": "http://127.0.0.1:9",
+        "MIDTRANS_SERVER_KEY": key,
+        "MIDTRANS_CORE_BASE_URL": midtrans or None,
+        "MIDTRANS_SNAP_BASE_URL": midtrans or None,
         "MIDTRANS_CONNECT_TIMEOUT_S": "1",
     }
-    result = runner.invoke(cli.app, ["check-midtrans"], env=env)
+    return runner.invoke(cli.app, ["check-midtrans"], env=env)
+
+
+def test_the_command_says_when_midtrans_cannot_be_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on the discard port.
+    result = _check_midtrans(tmp_path, monkeypatch, KEY, "http://127.0.0.1:9")
     assert result.exit_code == 1, result.output
     assert "cannot reach Midtrans: 127.0.0.1:9" in result.output
     assert KEY not in result.output
@@ -83,16 +91,7 @@ def test_the_command_reports_the_key_as_midtrans_judges_it(
     said: str,
     code: int,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    env = {
-        "SANTAP_ENV": "test",
-        "SANTAP_SECRET_KEY": TEST_SECRET,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-        "MIDTRANS_SERVER_KEY": key,
-        "MIDTRANS_CORE_BASE_URL": standalone_simulator,
-        "MIDTRANS_SNAP_BASE_URL": standalone_simulator,
-    }
-    result = runner.invoke(cli.app, ["check-midtrans"], env=env)
+    result = _check_midtrans(tmp_path, monkeypatch, key, standalone_simulator)
     assert result.exit_code == code, result.output
     assert result.output.startswith(f"{said}: {standalone_simulator.removeprefix('http://')}")
     assert key not in result.output
@@ -106,13 +105,6 @@ async def test_without_a_key_there_is_nothing_to_check() -> None:
 def test_the_command_without_a_key_says_there_is_nothing_to_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    env: dict[str, str | None] = {
-        "SANTAP_ENV": "test",
-        "SANTAP_SECRET_KEY": TEST_SECRET,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-        "MIDTRANS_SERVER_KEY": None,  # unset
-    }
-    result = runner.invoke(cli.app, ["check-midtrans"], env=env)
+    result = _check_midtrans(tmp_path, monkeypatch, None)
     assert result.exit_code == 2, result.output
     assert "MIDTRANS_SERVER_KEY is not set" in result.output

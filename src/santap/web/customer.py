@@ -18,6 +18,7 @@ from santap.errors import SantapError
 from santap.orders.endpoints import OrderId
 from santap.orders.service import OrderNotFound, token_cookie
 from santap.payments.gateway import GatewayDep
+from santap.payments.qris import Proof
 from santap.staff.dependencies import SettingsDep
 from santap.web import service
 from santap.web.render import page, status_labels
@@ -107,7 +108,11 @@ async def pay_by_qris(
     token = request.cookies.get(token_cookie(order_id))
     try:
         await service.start_qris(
-            transactions, order_id=order_id, token=token, settings=settings, gateway=gateway
+            transactions,
+            order_id=order_id,
+            proof=Proof(order_token=token),
+            settings=settings,
+            gateway=gateway,
         )
     except OrderNotFound:
         return page(request, "not_found.html", status_code=404)

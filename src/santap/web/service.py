@@ -161,38 +161,18 @@ async def start_qris(
     transactions: Transactions,
     *,
     order_id: int,
-    token: str | None,
+    proof: qris.Proof,
     settings: Settings,
     gateway: PaymentGateway,
 ) -> QrisPaymentRead:
-    async with transactions.begin() as session:
-        order = await orders_service.get_order_for_customer(session, order_id=order_id, token=token)
-        amount = order.total_amount
-    payment, _ = await qris.create_qris_payment(
-        transactions,
-        data=QrisPaymentCreate(order_id=order_id, amount=amount),
-        proof=qris.Proof(order_token=token),
-        settings=settings,
-        gateway=gateway,
-    )
-    return payment
-
-
-async def start_counter_qris(
-    transactions: Transactions,
-    *,
-    order_id: int,
-    staff_token: str,
-    settings: Settings,
-    gateway: PaymentGateway,
-) -> QrisPaymentRead:
-    """QRIS for an order paid at the counter, started by the cashier (their token is the proof)."""
+    """QRIS for the order at its total. The payment service checks the proof (the customer's
+    order token, or a cashier's token at the counter): without it the order is a 404."""
     async with transactions.begin() as session:
         amount = (await orders_service.get_order(session, order_id=order_id)).total_amount
     payment, _ = await qris.create_qris_payment(
         transactions,
         data=QrisPaymentCreate(order_id=order_id, amount=amount),
-        proof=qris.Proof(staff_token=staff_token),
+        proof=proof,
         settings=settings,
         gateway=gateway,
     )

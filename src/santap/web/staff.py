@@ -24,6 +24,7 @@ from santap.orders.endpoints import OrderId
 from santap.orders.service import OrderNotFound
 from santap.payments import cash
 from santap.payments.gateway import GatewayDep
+from santap.payments.qris import Proof
 from santap.payments.schemas import CashPaymentCreate
 from santap.staff import service as staff_service
 from santap.staff.dependencies import LoginLimiterDep, SettingsDep
@@ -217,10 +218,10 @@ async def counter_qris(
     """Start (or reuse) the order's QRIS and show it on the customer-facing display: the
     board's form targets the display's window, so this answer lands there."""
     try:
-        await web_service.start_counter_qris(
+        await web_service.start_qris(
             transactions,
             order_id=order_id,
-            staff_token=request.cookies[session.COOKIE],
+            proof=Proof(staff_token=request.cookies[session.COOKIE]),
             settings=settings,
             gateway=gateway,
         )
