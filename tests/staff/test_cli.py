@@ -249,3 +249,43 @@ async def test_staff_reset_password_from_the_environment_or_the_prompt(
     assert entry is not None
     assert (entry.username, entry.entity_type) == ("cli", "staff")
     assert entry.before == entry.after == {"username": "made", "role": "admin", "is_active": True}
+
+
+async def _token(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    answer = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def _board(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    return (await client.get("/api/v1/admin/orders", headers=headers)).status_code
+
+
+async def test_a_new_password_ends_the_tokens_issued_before_it(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    """Whoever learned the old password, and logged in with it, is out once it is reset."""
+    assert (await _create(database_url, "wayan", "cashier")).exit_code == 0
+    stolen = await _token(client, "wayan", PASSWORD)
+    assert await _board(client, stolen) == 200
+    reset = await _run(
+        database_url, "staff", "reset-password", "--username", "wayan", password="nasi-uduk-99"
+    )
+    assert reset.exit_code == 0, reset.output
+    assert await _board(client, stolen) == 401
+    fresh = await _token(client, "wayan", "nasi-uduk-99")
+    assert await _board(client, fresh) == 200
+
+
+async def test_a_reactivation_does_not_bring_back_tokens_from_before(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    assert (await _create(database_url, "ketut", "cashier")).exit_code == 0
+    before = await _token(client, "ketut", PASSWORD)
+    for command in ("deactivate", "reactivate"):
+        done = await _run(database_url, "staff", command, "--username", "ketut")
+        assert done.exit_code == 0, done.output
+    assert await _board(client, before) == 401
+    assert await _board(client, await _token(client, "ketut", PASSWORD)) == 200

@@ -33,6 +33,7 @@ class TokenClaims:
     staff_id: int
     role: StaffRole
     jti: str
+    epoch: int
 
 
 def hash_password(password: str) -> str:
@@ -72,6 +73,7 @@ def issue_token(settings: Settings, staff: Staff) -> str:
         "iat": now,
         "exp": now + settings.access_token_ttl_s,
         "jti": secrets.token_urlsafe(16),
+        "ep": staff.token_epoch,
     }
     return jwt.encode(claims, settings.signing_key(), algorithm=ALGORITHM)
 
@@ -88,9 +90,16 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
             staff_id=_staff_id(claims["sub"]),
             role=StaffRole(claims["role"]),
             jti=str(claims["jti"]),
+            epoch=_epoch(claims.get("ep", 0)),  # tokens from before epochs count as 0
         )
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
+
+
+def _epoch(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise ValueError("the token epoch is not a small whole number")
+    return value
 
 
 def _staff_id(subject: object) -> int:

@@ -100,6 +100,8 @@ async def staff_for_token(session: AsyncSession, *, settings: Settings, token: s
         raise NotAuthenticated()
     if not staff.is_active:
         raise NotAuthenticated("This staff account is deactivated")
+    if claims.epoch != staff.token_epoch:
+        raise NotAuthenticated("This token was issued before the password or access changed")
     return staff
 
 
@@ -142,6 +144,7 @@ async def reset_password(
 ) -> Staff:
     staff = await _get(session, username)
     staff.password_hash = await asyncio.to_thread(security.hash_password, data.password)
+    staff.token_epoch += 1  # whoever held a token with the old password holds nothing now
     await session.flush()
     # The snapshot leaves the hash out: the action itself says what changed.
     await _audit(
@@ -156,6 +159,7 @@ async def _set_active(session: AsyncSession, *, username: str, active: bool, act
         return staff
     before = _snapshot(staff)
     staff.is_active = active
+    staff.token_epoch += 1  # a reactivation does not bring back tokens from before
     await session.flush()
     action = "staff.reactivate" if active else "staff.deactivate"
     await _audit(session, staff, actor=actor, action=action, before=before)
