@@ -43,7 +43,7 @@ async def get_login_limiter(request: Request) -> LoginLimiter:
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
-async def _staff_for(request: Request, settings: Settings, token: str) -> Staff:
+async def staff_for(request: Request, settings: Settings, token: str) -> Staff:
     """Read in a short read-only session of its own, not the request's: a request that must
     call Midtrans between its transactions (cash) can then authenticate without opening one
     (on SQLite, without taking the write lock)."""
@@ -56,7 +56,7 @@ async def get_current_staff(
 ) -> Staff:
     if credentials is None:
         raise service.NotAuthenticated()
-    return await _staff_for(request, settings, credentials.credentials)
+    return await staff_for(request, settings, credentials.credentials)
 
 
 async def get_optional_staff(
@@ -65,7 +65,7 @@ async def get_optional_staff(
     if credentials is None:
         return None
     try:
-        return await _staff_for(request, settings, credentials.credentials)
+        return await staff_for(request, settings, credentials.credentials)
     except service.NotAuthenticated:
         return None
 

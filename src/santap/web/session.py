@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from santap.config import Settings
 from santap.models import Staff
 from santap.staff import service as staff_service
-from santap.staff.dependencies import SettingsDep
+from santap.staff.dependencies import SettingsDep, staff_for
 
 COOKIE = "santap_staff"
 
@@ -35,11 +35,10 @@ async def current_staff(request: Request, settings: Settings) -> Staff | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    async with request.app.state.read_sessionmaker() as session:
-        try:
-            return await staff_service.staff_for_token(session, settings=settings, token=token)
-        except staff_service.NotAuthenticated:
-            return None
+    try:
+        return await staff_for(request, settings, token)
+    except staff_service.NotAuthenticated:
+        return None
 
 
 def start(response: Response, request: Request, token: str, ttl_s: int) -> None:
